@@ -34,8 +34,7 @@ SecretBytes SecretBytes::OfSize(size_t size) {
 
 SecretBytes SecretBytes::TakeString(std::string&& bytes) {
   SecretBytes secret(bytes);
-  OPENSSL_cleanse(bytes.data(), bytes.size());
-  bytes.clear();
+  ZeroString(bytes);
   return secret;
 }
 
@@ -65,6 +64,11 @@ bool SecretBytes::Equals(std::string_view other) const {
   if (other.size() != size_) return false;
   if (size_ == 0) return true;
   return CRYPTO_memcmp(data_.get(), other.data(), size_) == 0;
+}
+
+void ZeroString(std::string& text) {
+  OPENSSL_cleanse(text.data(), text.size());
+  text.clear();
 }
 
 void SecretBytes::SetCleanseObserverForTesting(CleanseObserver observer) {

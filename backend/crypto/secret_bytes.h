@@ -58,6 +58,10 @@ class SecretBytes {
   size_t size_ = 0;
 };
 
+// Overwrites the characters of `text` with zeros (OPENSSL_cleanse), then empties it. For
+// transient std::string copies of secrets, such as a parsed response body holding a token.
+void ZeroString(std::string& text);
+
 }  // namespace vault_qualtrics
 
 #endif  // BACKEND_CRYPTO_SECRET_BYTES_H_
