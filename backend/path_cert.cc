@@ -1,0 +1,81 @@
+// cert/<role>: issue-on-read.
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "backend/paths.h"
+
+namespace vault_qualtrics {
+namespace {
+
+using framework::FieldData;
+
+extern const char kCertSynopsis[];
+extern const char kCertDescription[];
+
+}  // namespace
+
+nlohmann::json CertificateResponseData(const Engine& engine, const ServedCertificate& served,
+                                       const RoleRecord& role) {
+  const CertRecord& record = *served.record;
+  // Field names follow Vault's PKI engine where they apply.
+  nlohmann::json data = {{"certificate", record.certificate_pem},
+                         {"serial_number", record.serial_number},
+                         {"expiration", record.not_after},
+                         {"not_before", record.not_before},
+                         {"qualtrics_id", record.id},
+                         {"role", record.role},
+                         {"subject", record.subject},
+                         {"issuer", record.issuer},
+                         {"key_type", record.key_type},
+                         {"key_bits", record.key_label},
+                         {"public_key_fingerprint", record.public_key_fingerprint},
+                         {"renew_in_seconds", engine.RenewInSeconds(record, role)},
+                         {"from_storage", served.from_storage}};
+  if (!record.notice.empty()) data["notice"] = record.notice;
+  if (role.allow_key_export) {
+    data["private_key"] = std::string(record.private_key_pem.view());
+    data["private_key_type"] = record.key_type;
+  }
+  return data;
+}
+
+framework::Path CertPath(Engine* engine) {
+  framework::Path path;
+  path.pattern = "cert/{role}";
+  path.fields = {framework::StringField("role", "Name of the role.")};
+  path.help_synopsis = kCertSynopsis;
+  path.help_description = kCertDescription;
+  path.operations[Operation::kRead] = {
+      [engine](const Request& request, const FieldData& data) -> absl::StatusOr<Response> {
+        std::string name = data.GetString("role");
+        absl::StatusOr<ServedCertificate> served = engine->ReadCertificate(name, request);
+        if (!served.ok()) return served.status();
+        absl::StatusOr<std::shared_ptr<const RoleRecord>> role = engine->LoadRole(name);
+        if (!role.ok()) return role.status();
+        if (*role == nullptr) return absl::NotFoundError(absl::StrCat("role \"", name, "\" was deleted"));
+        Response response;
+        response.data = CertificateResponseData(*engine, *served, **role);
+        response.warnings = served->warnings;
+        return response;
+      },
+      "Return the role's current certificate, issuing one when needed."};
+  return path;
+}
+
+namespace {
+
+const char kCertSynopsis[] = "Read the role's current client certificate, issued on demand.";
+const char kCertDescription[] =
+    "Returns the role's current certificate. When the role has none, or the current one is\n"
+    "inside its renew window (renew_before), the engine generates a new key, sends a CSR to\n"
+    "Qualtrics, stores the certificate and key, and returns the new certificate; the previous\n"
+    "one is revoked after the role's grace period. Concurrent readers share one issuance.\n"
+    "\n"
+    "Response: certificate, serial_number, expiration and not_before (Unix seconds),\n"
+    "qualtrics_id, role, subject, issuer, key_type, key_bits, public_key_fingerprint (SHA-256\n"
+    "of the public key), renew_in_seconds, from_storage (false when this read issued), notice\n"
+    "(Qualtrics' warning, when there was one), and private_key with private_key_type only when\n"
+    "the role sets allow_key_export.";
+
+}  // namespace
+}  // namespace vault_qualtrics

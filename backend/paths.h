@@ -1,0 +1,33 @@
+// The engine's paths. Each builder returns the framework definition of one path (fields,
+// operations, help text) whose handlers call `engine`, which must outlive the paths.
+#ifndef BACKEND_PATHS_H_
+#define BACKEND_PATHS_H_
+
+#include <vector>
+
+#include "backend/engine.h"
+#include "backend/framework/framework.h"
+
+namespace vault_qualtrics {
+
+// config: the Qualtrics endpoint, organization, credentials and limits.
+framework::Path ConfigPath(Engine* engine);
+// roles/<name> and roles/: key and subject settings per role.
+std::vector<framework::Path> RolePaths(Engine* engine);
+// cert/<role>: issue-on-read.
+framework::Path CertPath(Engine* engine);
+// rotate/<role>: force a new key and certificate.
+framework::Path RotatePath(Engine* engine);
+// certs/ and certs/<id>: certificates the mount holds at Qualtrics.
+std::vector<framework::Path> CertsPaths(Engine* engine);
+// tidy: revoke expired and superseded certificates.
+framework::Path TidyPath(Engine* engine);
+
+// The response data for a certificate served from cert/<role> or rotate/<role>. Includes the
+// private key only when the role allows export.
+nlohmann::json CertificateResponseData(const Engine& engine, const ServedCertificate& served,
+                                       const RoleRecord& role);
+
+}  // namespace vault_qualtrics
+
+#endif  // BACKEND_PATHS_H_
