@@ -24,6 +24,11 @@ func main() {
 	}
 	options.config.Logger = logger
 
+	// Signals are caught from before the ready line, so a caller may stop the process as soon as
+	// it has read that line.
+	signals := make(chan os.Signal, 1)
+	signal.Notify(signals, syscall.SIGTERM, syscall.SIGINT)
+
 	server, err := NewServer(options.config)
 	if err != nil {
 		logger.Printf("failed to start: %v", err)
@@ -38,17 +43,14 @@ func main() {
 	fmt.Fprintf(os.Stdout, "%s\n", ready)
 	logger.Printf("listening on %s (state in %s)", server.Ready().BaseURL, server.Dir())
 
-	reason := waitForExit(server, options)
+	reason := waitForExit(server, options, signals)
 	logger.Printf("stopping: %s", reason)
 	server.Close()
 }
 
 // waitForExit blocks until a signal, the end of stdin (when requested), the maximum lifetime,
 // or a failure of the HTTP server, and returns which one happened.
-func waitForExit(server *Server, options cliOptions) string {
-	signals := make(chan os.Signal, 1)
-	signal.Notify(signals, syscall.SIGTERM, syscall.SIGINT)
-
+func waitForExit(server *Server, options cliOptions, signals <-chan os.Signal) string {
 	stdinClosed := make(chan struct{})
 	if options.exitOnStdinEOF {
 		go func() {
