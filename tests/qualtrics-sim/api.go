@@ -141,8 +141,8 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 	s.countRequest(rt.endpoint)
 	requestID := s.newRequestID()
 
-	// Reading the whole body first lets net/http notice a client that disconnects while the
-	// request is delayed or held: it watches the connection only once the body is consumed.
+	// The whole body is read first because net/http notices a client that disconnects (while the
+	// request is delayed or held) only once the body has been consumed.
 	body, err := io.ReadAll(io.LimitReader(r.Body, maxBodyBytes+1))
 	if err != nil {
 		s.writeResponse(w, rt.endpoint, errorResponse(&apiError{http.StatusBadRequest, "BAD_REQUEST", "failed to read the request body"}, requestID))

@@ -13,6 +13,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"encoding/pem"
+	"fmt"
 	"net/http"
 	"regexp"
 	"strings"
@@ -85,7 +86,7 @@ func TestCreateListDelete(t *testing.T) {
 	if element["expiresAt"] != cert.NotAfter.UTC().Format(time.RFC3339) {
 		t.Errorf("expiresAt %v, expected %s", element["expiresAt"], cert.NotAfter.UTC().Format(time.RFC3339))
 	}
-	if _, err := time.Parse(time.RFC3339, describe(element["createdAt"])); err != nil {
+	if _, err := time.Parse(time.RFC3339, fmt.Sprint(element["createdAt"])); err != nil {
 		t.Errorf("createdAt %v is not RFC 3339", element["createdAt"])
 	}
 

@@ -26,12 +26,12 @@ const maxHeldWait = 30 * time.Second
 func (s *Server) serveControl(w http.ResponseWriter, r *http.Request) {
 	token := r.Header.Get("X-Sim-Control-Token")
 	if subtle.ConstantTimeCompare([]byte(token), []byte(s.config.ControlToken)) != 1 {
-		writeControlError(w, http.StatusUnauthorized, "missing or invalid X-Sim-Control-Token header")
+		s.writeControlError(w, http.StatusUnauthorized, "missing or invalid X-Sim-Control-Token header")
 		return
 	}
 	body, err := io.ReadAll(io.LimitReader(r.Body, maxBodyBytes+1))
 	if err != nil || len(body) > maxBodyBytes {
-		writeControlError(w, http.StatusBadRequest, "failed to read the request body or it is over 64 KiB")
+		s.writeControlError(w, http.StatusBadRequest, "failed to read the request body or it is over 64 KiB")
 		return
 	}
 
@@ -86,7 +86,7 @@ func (s *Server) serveControl(w http.ResponseWriter, r *http.Request) {
 	case "POST /_sim/release":
 		s.release(w, body)
 	default:
-		writeControlError(w, http.StatusNotFound, fmt.Sprintf("no control call %s", key))
+		s.writeControlError(w, http.StatusNotFound, fmt.Sprintf("no control call %s", key))
 	}
 }
 
@@ -100,7 +100,9 @@ func writeControlJSON(w http.ResponseWriter, status int, value any) {
 	_, _ = w.Write(append(body, '\n'))
 }
 
-func writeControlError(w http.ResponseWriter, status int, message string) {
+// writeControlError logs a failed control call and returns the message to the test.
+func (s *Server) writeControlError(w http.ResponseWriter, status int, message string) {
+	s.logger.Printf("control call failed with status %d: %s", status, message)
 	writeControlJSON(w, status, map[string]string{"error": message})
 }
 
@@ -190,7 +192,7 @@ func (s *Server) updateSettings(w http.ResponseWriter, body []byte) {
 		ListPageSize *int    `json:"list_page_size"`
 	}
 	if err := decodeStrict(body, &input); err != nil {
-		writeControlError(w, http.StatusBadRequest, err.Error())
+		s.writeControlError(w, http.StatusBadRequest, err.Error())
 		return
 	}
 
@@ -216,13 +218,13 @@ func (s *Server) updateSettings(w http.ResponseWriter, body []byte) {
 		}
 		parsed, err := time.ParseDuration(*field.value)
 		if err != nil {
-			writeControlError(w, http.StatusBadRequest, fmt.Sprintf("%s %q is not a duration such as 24h: %v", field.name, *field.value, err))
+			s.writeControlError(w, http.StatusBadRequest, fmt.Sprintf("%s %q is not a duration such as 24h: %v", field.name, *field.value, err))
 			return
 		}
 		*field.target = Duration(parsed)
 	}
 	if err := updated.validate(); err != nil {
-		writeControlError(w, http.StatusBadRequest, err.Error())
+		s.writeControlError(w, http.StatusBadRequest, err.Error())
 		return
 	}
 	s.settings = updated
@@ -236,11 +238,11 @@ func (s *Server) moveClock(w http.ResponseWriter, body []byte) {
 		Offset  *string `json:"offset"`
 	}
 	if err := decodeStrict(body, &input); err != nil {
-		writeControlError(w, http.StatusBadRequest, err.Error())
+		s.writeControlError(w, http.StatusBadRequest, err.Error())
 		return
 	}
 	if (input.Advance == nil) == (input.Offset == nil) {
-		writeControlError(w, http.StatusBadRequest, `give exactly one of "advance" and "offset"`)
+		s.writeControlError(w, http.StatusBadRequest, `give exactly one of "advance" and "offset"`)
 		return
 	}
 	value := input.Advance
@@ -249,7 +251,7 @@ func (s *Server) moveClock(w http.ResponseWriter, body []byte) {
 	}
 	duration, err := time.ParseDuration(*value)
 	if err != nil || duration < 0 {
-		writeControlError(w, http.StatusBadRequest, fmt.Sprintf("%q is not a non-negative duration such as 720h", *value))
+		s.writeControlError(w, http.StatusBadRequest, fmt.Sprintf("%q is not a non-negative duration such as 720h", *value))
 		return
 	}
 
@@ -274,18 +276,18 @@ func (s *Server) insertCertificate(w http.ResponseWriter, body []byte) {
 		Expired            bool   `json:"expired"`
 	}
 	if err := decodeStrict(body, &input); err != nil {
-		writeControlError(w, http.StatusBadRequest, err.Error())
+		s.writeControlError(w, http.StatusBadRequest, err.Error())
 		return
 	}
 	if !s.knownOrganization(input.OrganizationID) {
-		writeControlError(w, http.StatusNotFound, fmt.Sprintf("organization %q not found", input.OrganizationID))
+		s.writeControlError(w, http.StatusNotFound, fmt.Sprintf("organization %q not found", input.OrganizationID))
 		return
 	}
 	validity := time.Duration(s.currentSettings().CertValidity)
 	if input.Validity != "" {
 		parsed, err := time.ParseDuration(input.Validity)
 		if err != nil || parsed <= 0 {
-			writeControlError(w, http.StatusBadRequest, fmt.Sprintf("validity %q is not a positive duration such as 24h", input.Validity))
+			s.writeControlError(w, http.StatusBadRequest, fmt.Sprintf("validity %q is not a positive duration such as 24h", input.Validity))
 			return
 		}
 		validity = parsed
@@ -297,25 +299,25 @@ func (s *Server) insertCertificate(w http.ResponseWriter, body []byte) {
 	if input.CertificateRequest != "" {
 		csr, err := parseCertificateRequestPEM(input.CertificateRequest)
 		if err != nil {
-			writeControlError(w, http.StatusBadRequest, err.Error())
+			s.writeControlError(w, http.StatusBadRequest, err.Error())
 			return
 		}
 		publicKey, rawSubject = csr.PublicKey, csr.RawSubject
 	} else {
 		key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 		if err != nil {
-			writeControlError(w, http.StatusInternalServerError, fmt.Sprintf("generate key: %v", err))
+			s.writeControlError(w, http.StatusInternalServerError, fmt.Sprintf("generate key: %v", err))
 			return
 		}
 		der, err := x509.MarshalPKCS8PrivateKey(key)
 		if err != nil {
-			writeControlError(w, http.StatusInternalServerError, fmt.Sprintf("encode key: %v", err))
+			s.writeControlError(w, http.StatusInternalServerError, fmt.Sprintf("encode key: %v", err))
 			return
 		}
 		privateKeyPEM = string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}))
 		subject := pkix.Name{CommonName: "qualtrics-sim inserted certificate", Organization: []string{input.OrganizationID}}
 		if rawSubject, err = asn1Subject(subject); err != nil {
-			writeControlError(w, http.StatusInternalServerError, err.Error())
+			s.writeControlError(w, http.StatusInternalServerError, err.Error())
 			return
 		}
 		publicKey = &key.PublicKey
@@ -331,7 +333,7 @@ func (s *Server) insertCertificate(w http.ResponseWriter, body []byte) {
 	record, err := s.issueLocked(input.OrganizationID, publicKey, rawSubject, notBefore, notAfter)
 	s.mu.Unlock()
 	if err != nil {
-		writeControlError(w, http.StatusInternalServerError, err.Error())
+		s.writeControlError(w, http.StatusInternalServerError, err.Error())
 		return
 	}
 	response := map[string]any{
@@ -356,14 +358,14 @@ func asn1Subject(name pkix.Name) ([]byte, error) {
 func (s *Server) addFaults(w http.ResponseWriter, body []byte) {
 	inputs, err := decodeFaultRules(body)
 	if err != nil {
-		writeControlError(w, http.StatusBadRequest, err.Error())
+		s.writeControlError(w, http.StatusBadRequest, err.Error())
 		return
 	}
 	rules := make([]*faultRule, 0, len(inputs))
 	for i, input := range inputs {
 		rule, err := input.toRule()
 		if err != nil {
-			writeControlError(w, http.StatusBadRequest, fmt.Sprintf("rule %d: %v", i, err))
+			s.writeControlError(w, http.StatusBadRequest, fmt.Sprintf("rule %d: %v", i, err))
 			return
 		}
 		rules = append(rules, rule)
@@ -388,7 +390,7 @@ func (s *Server) listHeld(w http.ResponseWriter, r *http.Request) {
 	if value := query.Get("min"); value != "" {
 		parsed, err := strconv.Atoi(value)
 		if err != nil || parsed < 0 {
-			writeControlError(w, http.StatusBadRequest, fmt.Sprintf("min %q must be a non-negative integer", value))
+			s.writeControlError(w, http.StatusBadRequest, fmt.Sprintf("min %q must be a non-negative integer", value))
 			return
 		}
 		minimum = parsed
@@ -396,7 +398,7 @@ func (s *Server) listHeld(w http.ResponseWriter, r *http.Request) {
 	if value := query.Get("wait_ms"); value != "" {
 		parsed, err := strconv.Atoi(value)
 		if err != nil || parsed < 0 {
-			writeControlError(w, http.StatusBadRequest, fmt.Sprintf("wait_ms %q must be a non-negative integer", value))
+			s.writeControlError(w, http.StatusBadRequest, fmt.Sprintf("wait_ms %q must be a non-negative integer", value))
 			return
 		}
 		wait = min(time.Duration(parsed)*time.Millisecond, maxHeldWait)
@@ -436,7 +438,7 @@ func (s *Server) release(w http.ResponseWriter, body []byte) {
 	}
 	if len(body) > 0 {
 		if err := decodeStrict(body, &input); err != nil {
-			writeControlError(w, http.StatusBadRequest, err.Error())
+			s.writeControlError(w, http.StatusBadRequest, err.Error())
 			return
 		}
 	}
@@ -444,7 +446,7 @@ func (s *Server) release(w http.ResponseWriter, body []byte) {
 		input.Action = releaseProceed
 	}
 	if input.Action != releaseProceed && input.Action != releaseDrop {
-		writeControlError(w, http.StatusBadRequest, fmt.Sprintf("action %q is invalid, expected proceed or drop", input.Action))
+		s.writeControlError(w, http.StatusBadRequest, fmt.Sprintf("action %q is invalid, expected proceed or drop", input.Action))
 		return
 	}
 
@@ -455,7 +457,7 @@ func (s *Server) release(w http.ResponseWriter, body []byte) {
 		return
 	}
 	if !s.releaseLocked(*input.ID, input.Action) {
-		writeControlError(w, http.StatusNotFound, fmt.Sprintf("no held request with id %d", *input.ID))
+		s.writeControlError(w, http.StatusNotFound, fmt.Sprintf("no held request with id %d", *input.ID))
 		return
 	}
 	writeControlJSON(w, http.StatusOK, map[string]any{"released": 1})

@@ -182,11 +182,13 @@ func startCommand(t *testing.T, args string) *runningCommand {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
+
 	running := &runningCommand{cmd: cmd, stdin: stdin, exit: make(chan error, 1)}
 	t.Cleanup(func() {
 		_ = cmd.Process.Kill()
 		<-running.exit
 	})
+
 	lines := make(chan string, 1)
 	go func() {
 		line, _ := bufio.NewReader(stdout).ReadString('\n')

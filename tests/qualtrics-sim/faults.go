@@ -56,7 +56,8 @@ type faultRule struct {
 	Count          int    `json:"count"`
 }
 
-// faultRuleInput is the request form of a rule; Count is a pointer so that absent means 1.
+// faultRuleInput is the request form of a rule. Count is a pointer so that an absent count
+// means 1.
 type faultRuleInput struct {
 	Match          string `json:"match"`
 	OrganizationID string `json:"organization_id"`
@@ -180,7 +181,7 @@ func (in faultRuleInput) toRule() (*faultRule, error) {
 }
 
 // retryAfterValue turns the rule's retry_after into a header value. "+2s" becomes an HTTP date
-// that long after the real now; any other value is sent as given.
+// that long after the real now. Any other value is sent as given.
 func retryAfterValue(value string) (string, error) {
 	if offset, isRelative := strings.CutPrefix(value, "+"); isRelative {
 		delay, err := time.ParseDuration(offset)
@@ -242,8 +243,8 @@ func faultStatusResponse(rule *faultRule, requestID string) apiResponse {
 	return response
 }
 
-// dropConnection closes the connection without a response. The TLS layer gets no close_notify;
-// with reset set, the kernel sends a TCP reset instead of a FIN.
+// dropConnection closes the connection without a response. The TLS layer sends no close_notify,
+// and with reset set the kernel sends a TCP reset instead of a FIN.
 func (s *Server) dropConnection(w http.ResponseWriter, endpoint string, reset bool) {
 	s.countOutcome(endpoint, outcomeDropped)
 	hijacker, ok := w.(http.Hijacker)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"net/http"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -144,7 +145,7 @@ func (ts *testSim) createInBackground(timeout time.Duration) <-chan int {
 
 func (ts *testSim) waitHeld(minimum int) []any {
 	ts.t.Helper()
-	held := ts.mustControl(http.MethodGet, "/held?min="+describe(minimum)+"&wait_ms=5000", nil)
+	held := ts.mustControl(http.MethodGet, "/held?min="+strconv.Itoa(minimum)+"&wait_ms=5000", nil)
 	list, _ := held["held"].([]any)
 	if len(list) < minimum {
 		ts.t.Fatalf("%d requests held, expected %d", len(list), minimum)

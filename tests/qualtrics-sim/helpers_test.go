@@ -11,7 +11,6 @@ import (
 	"crypto/x509/pkix"
 	"encoding/json"
 	"encoding/pem"
-	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -109,6 +108,7 @@ func (ts *testSim) call(method, path string, body any, options callOptions) (api
 		}
 		reader = bytes.NewReader(encoded)
 	}
+
 	request, err := http.NewRequest(method, target, reader)
 	if err != nil {
 		ts.t.Fatalf("new request: %v", err)
@@ -125,6 +125,7 @@ func (ts *testSim) call(method, path string, body any, options callOptions) (api
 	case options.token != "-":
 		request.Header.Set("X-API-TOKEN", options.token)
 	}
+
 	timeout := options.timeout
 	if timeout == 0 {
 		timeout = 10 * time.Second
@@ -138,6 +139,7 @@ func (ts *testSim) call(method, path string, body any, options callOptions) (api
 	if err != nil {
 		return apiResult{}, err
 	}
+
 	result := apiResult{status: response.StatusCode, header: response.Header, rawBody: raw}
 	if len(raw) > 0 {
 		if err := json.Unmarshal(raw, &result.body); err != nil {
@@ -305,8 +307,6 @@ func expectStatus(t *testing.T, what string, result apiResult, status int, code 
 		t.Errorf("%s: meta.requestId is missing", what)
 	}
 }
-
-func describe(value any) string { return fmt.Sprintf("%v", value) }
 
 func newPool(t *testing.T, caPEM []byte) *x509.CertPool {
 	t.Helper()
