@@ -1,0 +1,179 @@
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "backend/logical/errors.h"
+#include "backend/testing/test_backend.h"
+
+namespace vault_qualtrics {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::Not;
+using testing::kTestToken;
+using testing::TestBackend;
+
+std::string Message(const absl::Status& status) { return std::string(status.message()); }
+
+TEST(PathConfigTest, WriteThenReadHidesSecrets) {
+  TestBackend t;
+  ASSERT_TRUE(t.Configure().ok());
+  absl::StatusOr<Response> read = t.Read("config");
+  ASSERT_TRUE(read.ok()) << read.status();
+  const nlohmann::json& data = read->data;
+  EXPECT_EQ(data["datacenter"], "fra1");
+  EXPECT_EQ(data["base_url"], "https://fra1.qualtrics.com/API/v3");
+  EXPECT_EQ(data["organization_id"], "ORG_1");
+  EXPECT_EQ(data["api_token_set"], true);
+  EXPECT_EQ(data["client_secret_set"], false);
+  EXPECT_EQ(data["auth_method"], "api_token");
+  EXPECT_EQ(data["max_active_certificates"], 10);
+  EXPECT_EQ(data["connect_timeout"], 10);
+  EXPECT_EQ(data["request_timeout"], 30);
+  EXPECT_FALSE(data.contains("api_token"));
+  EXPECT_THAT(data.dump(), Not(HasSubstr(kTestToken)));
+}
+
+TEST(PathConfigTest, ReadWithoutConfigIsEmpty) {
+  TestBackend t;
+  absl::StatusOr<Response> read = t.Read("config");
+  ASSERT_TRUE(read.ok());
+  EXPECT_FALSE(read->has_response);
+}
+
+TEST(PathConfigTest, WriteChecksConnection) {
+  TestBackend t;
+  t.qualtrics().FailNextList(absl::UnauthenticatedError("Qualtrics rejected the API token"));
+  absl::Status status = t.Configure();
+  ASSERT_FALSE(status.ok());
+  EXPECT_EQ(status.code(), absl::StatusCode::kUnauthenticated);
+  EXPECT_THAT(Message(status), HasSubstr("rejected the API token"));
+  EXPECT_THAT(Message(status), HasSubstr("verify_connection=false"));
+  absl::StatusOr<Response> read = t.Read("config");
+  ASSERT_TRUE(read.ok());
+  EXPECT_FALSE(read->has_response) << "a failed check must not store the config";
+}
+
+TEST(PathConfigTest, VerifyConnectionFalseSkipsCheck) {
+  TestBackend t;
+  t.qualtrics().FailNextList(absl::UnavailableError("unreachable"));
+  absl::StatusOr<Response> write =
+      t.Write("config", {{"datacenter", "fra1"}, {"organization_id", "O"},
+                         {"api_token", "x"}, {"verify_connection", false}});
+  ASSERT_TRUE(write.ok()) << write.status();
+  ASSERT_EQ(write->warnings.size(), 1u);
+  EXPECT_THAT(write->warnings[0], HasSubstr("not checked"));
+  EXPECT_TRUE(t.Read("config")->has_response);
+}
+
+TEST(PathConfigTest, UpdateKeepsUnsetFieldsAndSwitchesAuth) {
+  TestBackend t;
+  ASSERT_TRUE(t.Configure().ok());
+  ASSERT_TRUE(t.Write("config", {{"max_active_certificates", 5}}).ok());
+  absl::StatusOr<Response> read = t.Read("config");
+  EXPECT_EQ(read->data["max_active_certificates"], 5);
+  EXPECT_EQ(read->data["organization_id"], "ORG_1");
+  EXPECT_EQ(read->data["api_token_set"], true);
+
+  ASSERT_TRUE(t.Write("config", {{"client_id", "cid"}, {"client_secret", "csec"},
+                                 {"scope", "manage:all"}}).ok());
+  read = t.Read("config");
+  EXPECT_EQ(read->data["auth_method"], "oauth");
+  EXPECT_EQ(read->data["api_token_set"], false);
+  EXPECT_EQ(read->data["client_secret_set"], true);
+  EXPECT_EQ(read->data["client_id"], "cid");
+  EXPECT_EQ(read->data["token_url"], "https://fra1.qualtrics.com/oauth2/token");
+}
+
+TEST(PathConfigTest, InvalidFieldsAreNamed) {
+  struct Case {
+    nlohmann::json data;
+    std::string field;
+  };
+  std::vector<Case> cases = {
+      {{{"organization_id", "O"}, {"api_token", "x"}}, "datacenter"},
+      {{{"base_url", "http://fra1.qualtrics.com/API/v3"}, {"organization_id", "O"},
+        {"api_token", "x"}}, "base_url"},
+      {{{"base_url", "https://user@host/API"}, {"organization_id", "O"}, {"api_token", "x"}},
+       "base_url"},
+      {{{"base_url", "https://host/API?x=1"}, {"organization_id", "O"}, {"api_token", "x"}},
+       "base_url"},
+      {{{"datacenter", "FRA 1"}, {"organization_id", "O"}, {"api_token", "x"}}, "datacenter"},
+      {{{"datacenter", "fra1"}, {"api_token", "x"}}, "organization_id"},
+      {{{"datacenter", "fra1"}, {"organization_id", "O"}}, "api_token"},
+      {{{"datacenter", "fra1"}, {"organization_id", "O"}, {"client_id", "c"}}, "client_secret"},
+      {{{"datacenter", "fra1"}, {"organization_id", "O"}, {"client_secret", "c"}}, "client_id"},
+      {{{"datacenter", "fra1"}, {"organization_id", "O"}, {"api_token", "x"},
+        {"ca_bundle", "not pem"}}, "ca_bundle"},
+      {{{"datacenter", "fra1"}, {"organization_id", "O"}, {"api_token", "x"},
+        {"max_active_certificates", 0}}, "max_active_certificates"},
+      {{{"datacenter", "fra1"}, {"organization_id", "O"}, {"api_token", "x"},
+        {"connect_timeout", "forever"}}, "connect_timeout"},
+      {{{"datacenter", "fra1"}, {"organization_id", "O"}, {"api_token", "x"},
+        {"max_retries", 11}}, "max_retries"},
+      {{{"datacenter", "fra1"}, {"organization_id", "O"}, {"api_token", "x"},
+        {"delete_path", "/organizations/{organizationId}/x"}}, "delete_path"},
+      {{{"datacenter", "fra1"}, {"organization_id", "O"}, {"api_token", "x"},
+        {"token_url", "http://x/token"}}, "token_url"},
+      {{{"datacenter", "fra1"}, {"organization_id", "O"}, {"api_token", "x"},
+        {"mtls_role", "bad role"}}, "mtls_role"},
+      {{{"datacenter", "fra1"}, {"organization_id", "O"}, {"api_token", "x"},
+        {"verify_connection", "perhaps"}}, "verify_connection"},
+      {{{"datacenter", "fra1"}, {"organization_id", "O"}, {"api_token", "x"},
+        {"organisation_id", "typo"}}, "organisation_id"},
+  };
+  for (const Case& c : cases) {
+    TestBackend t;
+    absl::StatusOr<Response> write = t.Write("config", c.data);
+    ASSERT_FALSE(write.ok()) << c.data.dump();
+    EXPECT_EQ(write.status().code(), absl::StatusCode::kInvalidArgument) << c.data.dump();
+    EXPECT_THAT(Message(write.status()), HasSubstr("\"" + c.field + "\"")) << c.data.dump();
+    EXPECT_FALSE(t.Read("config")->has_response) << "nothing may be written: " << c.data.dump();
+    EXPECT_THAT(Message(write.status()), Not(HasSubstr("\"x\"")));
+  }
+}
+
+TEST(PathConfigTest, DeleteRemovesConfig) {
+  TestBackend t;
+  ASSERT_TRUE(t.Configure().ok());
+  ASSERT_TRUE(t.Delete("config").ok());
+  EXPECT_FALSE(t.Read("config")->has_response);
+}
+
+TEST(PathConfigTest, StandbyForwardsWrites) {
+  TestBackend t;
+  t.system_view().SetPerformanceStandby(true);
+  absl::Status status = t.Configure();
+  EXPECT_TRUE(IsReadOnly(status)) << status;
+}
+
+TEST(PathConfigTest, ExistenceCheck) {
+  TestBackend t;
+  Request request;
+  request.operation = Operation::kCreate;
+  request.path = "config";
+  absl::StatusOr<ExistenceResult> before = t.backend().HandleExistenceCheck(request);
+  ASSERT_TRUE(before.ok());
+  EXPECT_TRUE(before->check_found);
+  EXPECT_FALSE(before->exists);
+  ASSERT_TRUE(t.Configure().ok());
+  EXPECT_TRUE(t.backend().HandleExistenceCheck(request)->exists);
+}
+
+TEST(PathConfigTest, HelpDescribesFields) {
+  TestBackend t;
+  absl::StatusOr<Response> help = t.Do(Operation::kHelp, "config");
+  ASSERT_TRUE(help.ok());
+  std::string text = help->data["help"];
+  EXPECT_THAT(text, HasSubstr("organization_id"));
+  EXPECT_THAT(text, HasSubstr("verify_connection"));
+  const nlohmann::json& properties =
+      help->data["openapi"]["paths"]["/config"]["post"]["requestBody"]["content"]
+                ["application/json"]["schema"]["properties"];
+  EXPECT_EQ(properties["api_token"]["x-vault-displayAttrs"]["sensitive"], true);
+  EXPECT_EQ(properties["max_active_certificates"]["default"], 10);
+}
+
+}  // namespace
+}  // namespace vault_qualtrics
