@@ -197,7 +197,7 @@ func TestCreateRejectsMalformedRequest(t *testing.T) {
 	}
 }
 
-func mustJSON(t *testing.T, csr string) []byte {
+func mustJSON(t testing.TB, csr string) []byte {
 	t.Helper()
 	body, err := json.Marshal(map[string]string{"certificateRequest": csr})
 	if err != nil {

@@ -257,7 +257,7 @@ func (ts *testSim) addFault(rule map[string]any) {
 	ts.mustControl(http.MethodPost, "/faults", rule)
 }
 
-func newECKey(t *testing.T) *ecdsa.PrivateKey {
+func newECKey(t testing.TB) *ecdsa.PrivateKey {
 	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
@@ -266,7 +266,7 @@ func newECKey(t *testing.T) *ecdsa.PrivateKey {
 	return key
 }
 
-func newCSR(t *testing.T, key crypto.Signer) string {
+func newCSR(t testing.TB, key crypto.Signer) string {
 	t.Helper()
 	template := &x509.CertificateRequest{Subject: pkix.Name{
 		CommonName: "fra1.qualtrics.com", Organization: []string{"Example Corp"}, OrganizationalUnit: []string{"IT"},
@@ -308,7 +308,7 @@ func expectStatus(t *testing.T, what string, result apiResult, status int, code 
 	}
 }
 
-func newPool(t *testing.T, caPEM []byte) *x509.CertPool {
+func newPool(t testing.TB, caPEM []byte) *x509.CertPool {
 	t.Helper()
 	pool := x509.NewCertPool()
 	if !pool.AppendCertsFromPEM(caPEM) {
