@@ -37,7 +37,8 @@ const (
 	outcomeClientClosed = "client_closed"
 )
 
-// maxFaultDelay bounds delay_ms so that no rule can stall a test run for long.
+// maxFaultDelay is the largest delay_ms a rule may set, so that a mistyped rule cannot stall a
+// test run for hours.
 const maxFaultDelay = 10 * time.Minute
 
 // faultRule is one queued fault, as given to POST /_sim/faults and shown by GET /_sim/faults.
@@ -94,7 +95,7 @@ func decodeFaultRules(body []byte) ([]faultRuleInput, error) {
 		inputs = append(inputs, input)
 	}
 	if len(inputs) == 0 {
-		return nil, errors.New("no rule given")
+		return nil, errors.New(`the body contains no fault rule: send one rule object or {"rules": [...]}`)
 	}
 	return inputs, nil
 }
