@@ -1,0 +1,83 @@
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "backend/logical/errors.h"
+#include "backend/testing/test_backend.h"
+
+namespace vault_qualtrics {
+namespace {
+
+using ::testing::HasSubstr;
+using testing::TestBackend;
+
+TEST(PathRotateTest, RotateSupersedesAndGraceRevokes) {
+  TestBackend t;
+  ASSERT_TRUE(t.Configure().ok());
+  ASSERT_TRUE(t.CreateRole("web", {{"revoke_grace", "2h"}}).ok());
+  absl::StatusOr<Response> first = t.Read("cert/web");
+  ASSERT_TRUE(first.ok());
+  std::string old_id = first->data["qualtrics_id"];
+
+  absl::StatusOr<Response> rotated = t.Write("rotate/web");
+  ASSERT_TRUE(rotated.ok()) << rotated.status();
+  EXPECT_NE(rotated->data["qualtrics_id"], old_id);
+  EXPECT_EQ(rotated->data["from_storage"], false);
+  EXPECT_EQ(t.Read("cert/web")->data["qualtrics_id"], rotated->data["qualtrics_id"]);
+  EXPECT_EQ(t.Read("certs/" + old_id)->data["state"], "superseded");
+
+  // Within the grace period the old certificate stays valid at Qualtrics.
+  t.Advance(3600);
+  ASSERT_TRUE(t.Do(Operation::kRollback, "").ok());
+  EXPECT_EQ(t.qualtrics().ids().size(), 2u);
+
+  // After it, periodic maintenance revokes it and drops its record.
+  t.Advance(3601);
+  ASSERT_TRUE(t.Do(Operation::kRollback, "").ok());
+  EXPECT_EQ(t.qualtrics().ids().size(), 1u);
+  EXPECT_FALSE(t.Read("certs/" + old_id)->has_response);
+}
+
+TEST(PathRotateTest, RotateWithoutCurrentIssues) {
+  TestBackend t;
+  ASSERT_TRUE(t.Configure().ok());
+  ASSERT_TRUE(t.CreateRole("web").ok());
+  absl::StatusOr<Response> rotated = t.Write("rotate/web");
+  ASSERT_TRUE(rotated.ok());
+  EXPECT_EQ(t.qualtrics().creates(), 1);
+}
+
+TEST(PathRotateTest, UnknownRoleIsNotFound) {
+  TestBackend t;
+  ASSERT_TRUE(t.Configure().ok());
+  absl::StatusOr<Response> rotated = t.Write("rotate/nope");
+  ASSERT_FALSE(rotated.ok());
+  EXPECT_EQ(rotated.status().code(), absl::StatusCode::kNotFound);
+}
+
+TEST(PathRotateTest, ReadIsUnsupported) {
+  TestBackend t;
+  absl::StatusOr<Response> read = t.Read("rotate/web");
+  ASSERT_FALSE(read.ok());
+  EXPECT_TRUE(IsUnsupportedOperation(read.status()));
+}
+
+TEST(PathRotateTest, StandbyForwards) {
+  TestBackend t;
+  ASSERT_TRUE(t.Configure().ok());
+  ASSERT_TRUE(t.CreateRole("web").ok());
+  t.system_view().SetPerformanceStandby(true);
+  EXPECT_TRUE(IsReadOnly(t.Write("rotate/web").status()));
+  EXPECT_EQ(t.qualtrics().creates(), 0);
+}
+
+TEST(PathRotateTest, RejectsBodyFields) {
+  TestBackend t;
+  absl::StatusOr<Response> rotated = t.Write("rotate/web", {{"force", true}});
+  ASSERT_FALSE(rotated.ok());
+  EXPECT_THAT(std::string(rotated.status().message()), HasSubstr("\"force\""));
+}
+
+}  // namespace
+}  // namespace vault_qualtrics
