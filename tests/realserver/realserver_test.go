@@ -1,0 +1,338 @@
+// Package realserver runs the plugin inside a real Vault 1.14 server (built from the MPL-2.0
+// hashicorp/vault module by cmd/vault) and drives it through Vault's HTTP API: catalog
+// registration with the binary's SHA-256, policies, the file audit device, seal and unseal,
+// plugin reload and upgrade, and request forwarding from a standby in a Raft cluster.
+package realserver
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	vaultapi "github.com/hashicorp/vault/api"
+)
+
+func TestCatalogRejectsWrongSHA256(t *testing.T) {
+	e := newEngine(t)
+	client := e.server.root()
+
+	wrong := strings.Repeat("0", 64)
+	_, err := client.Logical().Write("sys/plugins/catalog/secret/qualtrics-wrong-sha", map[string]any{
+		"sha256":  wrong,
+		"command": pluginName,
+	})
+	if err == nil {
+		t.Fatal("registering the plugin binary with a wrong SHA-256 succeeded, want an error")
+	}
+	if !strings.Contains(err.Error(), "checksums did not match") {
+		t.Errorf("wrong SHA-256 error = %v, want it to say the checksums did not match", err)
+	}
+
+	entry, err := client.Logical().Read("sys/plugins/catalog/secret/" + pluginName + "?version=" +
+		e.version)
+	if err != nil || entry == nil {
+		t.Fatalf("reading the catalog entry: %v", err)
+	}
+	if got := entry.Data["sha256"]; got != e.sha256 {
+		t.Errorf("catalog sha256 = %v, want %s", got, e.sha256)
+	}
+	if got := entry.Data["version"]; got != e.version {
+		t.Errorf("catalog version = %v, want %s", got, e.version)
+	}
+
+	mounts, err := client.Sys().ListMounts()
+	if err != nil {
+		t.Fatalf("listing mounts: %v", err)
+	}
+	mount, ok := mounts[mountPath+"/"]
+	if !ok {
+		t.Fatalf("mount %s/ missing from sys/mounts", mountPath)
+	}
+	if mount.Type != pluginName {
+		t.Errorf("mount type = %q, want %q", mount.Type, pluginName)
+	}
+	if mount.RunningVersion != e.version {
+		t.Errorf("running_plugin_version = %q, want %q", mount.RunningVersion, e.version)
+	}
+	if mount.RunningSha256 != e.sha256 {
+		t.Errorf("running_sha256 = %q, want %q", mount.RunningSha256, e.sha256)
+	}
+}
+
+func TestReaderReadsButCannotRotate(t *testing.T) {
+	e := newEngine(t)
+	root := e.server.root()
+	reader := e.server.client(tokenWithPolicy(t, root, "qualtrics-reader"))
+	rotator := e.server.client(tokenWithPolicy(t, root, "qualtrics-rotator"))
+
+	first := readCert(t, reader, roleName)
+	if _, present := first.data["private_key"]; present {
+		t.Errorf("cert/%s returned private_key although the role does not allow it", roleName)
+	}
+	again := readCert(t, reader, roleName)
+	if again.serial != first.serial {
+		t.Errorf("second read serial = %s, want the stored certificate %s", again.serial,
+			first.serial)
+	}
+
+	err := rotate(reader, roleName)
+	if code := statusCode(err); code != http.StatusForbidden {
+		t.Fatalf("reader update rotate/%s: status %d (err %v), want 403", roleName, code, err)
+	}
+	if _, err := rotator.Logical().Read(mountPath + "/config"); statusCode(err) != http.StatusForbidden {
+		t.Errorf("rotator read config: err %v, want 403", err)
+	}
+	if _, err := reader.Logical().Write(mountPath+"/roles/"+roleName, roleConfig()); statusCode(err) != http.StatusForbidden {
+		t.Errorf("reader write roles/%s: err %v, want 403", roleName, err)
+	}
+
+	if err := rotate(rotator, roleName); err != nil {
+		t.Fatalf("rotator update rotate/%s: %v", roleName, err)
+	}
+	rotated := readCert(t, reader, roleName)
+	if rotated.serial == first.serial {
+		t.Errorf("after rotate, cert/%s still has serial %s", roleName, first.serial)
+	}
+}
+
+// auditEntry is the part of a file audit device line the test inspects.
+type auditEntry struct {
+	Type    string `json:"type"`
+	Request struct {
+		Path      string `json:"path"`
+		Operation string `json:"operation"`
+	} `json:"request"`
+	Response struct {
+		Data map[string]any `json:"data"`
+	} `json:"response"`
+}
+
+func TestAuditDeviceHashesIssuedCertificate(t *testing.T) {
+	e := newEngine(t)
+	root := e.server.root()
+	auditLog := filepath.Join(e.server.dir, "audit", "vault-audit.log")
+	if _, err := root.Logical().Write("sys/audit/file", map[string]any{
+		"type":    "file",
+		"options": map[string]any{"file_path": auditLog},
+	}); err != nil {
+		t.Fatalf("enabling the file audit device: %v", err)
+	}
+
+	reader := e.server.client(tokenWithPolicy(t, root, "qualtrics-reader"))
+	issued := readCert(t, reader, roleName)
+
+	raw, err := os.ReadFile(auditLog)
+	if err != nil {
+		t.Fatalf("reading the audit log: %v", err)
+	}
+	// The middle line of the PEM is base64 that can only come from this certificate.
+	pemLines := strings.Split(strings.TrimSpace(issued.certificate), "\n")
+	if len(pemLines) < 3 {
+		t.Fatalf("certificate PEM has %d lines, want at least 3", len(pemLines))
+	}
+	if body := pemLines[len(pemLines)/2]; strings.Contains(string(raw), body) {
+		t.Errorf("audit log contains the issued certificate in clear (line %q)", body)
+	}
+
+	var found *auditEntry
+	scanner := bufio.NewScanner(strings.NewReader(string(raw)))
+	scanner.Buffer(make([]byte, 0, 1<<20), 16<<20)
+	for scanner.Scan() {
+		var entry auditEntry
+		if err := json.Unmarshal(scanner.Bytes(), &entry); err != nil {
+			t.Fatalf("audit line is not JSON: %v", err)
+		}
+		if entry.Type == "response" && entry.Request.Path == mountPath+"/cert/"+roleName {
+			found = &entry
+		}
+	}
+	if found == nil {
+		t.Fatalf("no audit response entry for %s/cert/%s", mountPath, roleName)
+	}
+	hashed, _ := found.Response.Data["certificate"].(string)
+	if !strings.HasPrefix(hashed, "hmac-sha256:") {
+		t.Fatalf("audited certificate = %.40q, want an hmac-sha256 value", hashed)
+	}
+	hashedSerial, _ := found.Response.Data["serial_number"].(string)
+	if !strings.HasPrefix(hashedSerial, "hmac-sha256:") {
+		t.Errorf("audited serial_number = %q, want an hmac-sha256 value", hashedSerial)
+	}
+
+	// The device's own HMAC of the certificate must equal the logged value, which proves the
+	// entry records this issuance.
+	hash, err := root.Logical().Write("sys/audit-hash/file", map[string]any{"input": issued.certificate})
+	if err != nil {
+		t.Fatalf("sys/audit-hash/file: %v", err)
+	}
+	if got := hash.Data["hash"]; got != hashed {
+		t.Errorf("audit-hash of the issued certificate = %v, logged value = %s", got, hashed)
+	}
+}
+
+func TestDataSurvivesSealUnsealAndRestart(t *testing.T) {
+	e := newEngine(t)
+	issued := readCert(t, e.server.root(), roleName)
+	creates := e.sim.createCount(t)
+
+	e.server.Seal()
+	if _, err := e.server.root().Logical().Read(mountPath + "/cert/" + roleName); err == nil {
+		t.Error("reading a certificate from a sealed server succeeded, want an error")
+	}
+	e.server.Unseal(e.server.unsealKey)
+	e.server.WaitActive()
+	afterUnseal := readCert(t, e.server.root(), roleName)
+	if afterUnseal.serial != issued.serial {
+		t.Errorf("after unseal serial = %s, want the stored %s", afterUnseal.serial, issued.serial)
+	}
+
+	e.server.Stop()
+	e.server.Start()
+	e.server.Unseal(e.server.unsealKey)
+	e.server.WaitActive()
+	afterRestart := readCert(t, e.server.root(), roleName)
+	if afterRestart.serial != issued.serial {
+		t.Errorf("after restart serial = %s, want the stored %s", afterRestart.serial,
+			issued.serial)
+	}
+	if got := e.sim.createCount(t); got != creates {
+		t.Errorf("simulator create calls = %d after unseal and restart, want %d (no reissue)",
+			got, creates)
+	}
+}
+
+func TestPluginReloadAndUpgrade(t *testing.T) {
+	e := newEngine(t)
+	root := e.server.root()
+	issued := readCert(t, root, roleName)
+
+	if _, err := root.Sys().ReloadPlugin(&vaultapi.ReloadPluginInput{Plugin: pluginName}); err != nil {
+		t.Fatalf("reloading %s: %v", pluginName, err)
+	}
+	afterReload := readCert(t, root, roleName)
+	if afterReload.serial != issued.serial {
+		t.Errorf("after reload serial = %s, want the stored %s", afterReload.serial, issued.serial)
+	}
+
+	// An upgrade places a new binary in the plugin directory, registers its digest and reloads
+	// the mounts. Bytes appended to an ELF file are not loaded, so the copy runs the same code
+	// under a different SHA-256, which is what the catalog and the mount must follow.
+	upgraded := pluginName + "-upgraded"
+	upgradedPath := filepath.Join(e.server.pluginDir, upgraded)
+	copyFile(t, e.bins.plugin, upgradedPath, 0o755)
+	f, err := os.OpenFile(upgradedPath, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatalf("opening %s: %v", upgradedPath, err)
+	}
+	if _, err := f.Write([]byte("\x00upgrade-marker\x00")); err != nil {
+		t.Fatalf("appending to %s: %v", upgradedPath, err)
+	}
+	f.Close()
+	upgradedSHA := fileSHA256(t, upgradedPath)
+	if _, err := root.Logical().Write("sys/plugins/catalog/secret/"+pluginName, map[string]any{
+		"sha256":  upgradedSHA,
+		"command": upgraded,
+		"version": e.version,
+	}); err != nil {
+		t.Fatalf("registering the upgraded binary: %v", err)
+	}
+	if _, err := root.Logical().Write("sys/plugins/reload/backend", map[string]any{
+		"mounts": []string{mountPath + "/"},
+	}); err != nil {
+		t.Fatalf("reloading mount %s/: %v", mountPath, err)
+	}
+	mounts, err := root.Sys().ListMounts()
+	if err != nil {
+		t.Fatalf("listing mounts: %v", err)
+	}
+	if got := mounts[mountPath+"/"].RunningSha256; got != upgradedSHA {
+		t.Errorf("running_sha256 after upgrade = %q, want %q", got, upgradedSHA)
+	}
+	afterUpgrade := readCert(t, root, roleName)
+	if afterUpgrade.serial != issued.serial {
+		t.Errorf("after upgrade serial = %s, want the stored %s", afterUpgrade.serial,
+			issued.serial)
+	}
+	if err := rotate(root, roleName); err != nil {
+		t.Fatalf("rotate after upgrade: %v", err)
+	}
+	if rotated := readCert(t, root, roleName); rotated.serial == issued.serial {
+		t.Errorf("rotate after upgrade kept serial %s", issued.serial)
+	}
+}
+
+func TestStandbyForwardsToActive(t *testing.T) {
+	bins := requireBinaries(t)
+	sim := startSimulator(t, bins)
+	active := newVaultServer(t, bins, t.TempDir(), "node1", raftStorage)
+	standby := newVaultServer(t, bins, t.TempDir(), "node2", raftStorage)
+	active.Start()
+	active.Initialize()
+	active.WaitActive()
+
+	standby.Start()
+	joined, err := standby.client("").Logical().Write("sys/storage/raft/join", map[string]any{
+		"leader_api_addr": active.address(),
+	})
+	if err != nil {
+		t.Fatalf("node2 joining the Raft cluster of node1: %v", err)
+	}
+	if ok, _ := joined.Data["joined"].(bool); !ok {
+		t.Fatalf("raft join returned %v, want joined=true", joined.Data)
+	}
+	standby.rootToken = active.rootToken
+	standby.Unseal(active.unsealKey)
+	standby.waitHealth(func(h *healthStatus) bool { return !h.Sealed && h.Standby }, "standby state")
+
+	e := &engine{bins: bins, server: active, sim: sim}
+	e.register(t, active.root())
+	e.mount(t, active.root())
+	e.configure(t, active.root())
+	loadPolicies(t, active.root())
+
+	reader := standby.client(tokenWithPolicy(t, active.root(), "qualtrics-reader"))
+	rotator := standby.client(tokenWithPolicy(t, active.root(), "qualtrics-rotator"))
+	issued := readCertEventually(t, reader, roleName)
+	fromActive := readCert(t, active.root(), roleName)
+	if fromActive.serial != issued.serial {
+		t.Errorf("active serial %s differs from the one read through the standby %s",
+			fromActive.serial, issued.serial)
+	}
+	if err := rotate(rotator, roleName); err != nil {
+		t.Fatalf("rotate through the standby: %v", err)
+	}
+	if rotated := readCert(t, reader, roleName); rotated.serial == issued.serial {
+		t.Errorf("rotate through the standby kept serial %s", issued.serial)
+	}
+	if err := rotate(reader, roleName); statusCode(err) != http.StatusForbidden {
+		t.Errorf("reader rotate through the standby: err %v, want 403", err)
+	}
+	health, err := standby.client("").Sys().Health()
+	if err != nil || !health.Standby {
+		t.Errorf("node2 health = %+v (err %v), want it still a standby", health, err)
+	}
+}
+
+// readCertEventually reads cert/<role> through a standby, retrying for a bounded time because
+// a fresh standby can answer 500 until it has learned the active node's cluster address.
+func readCertEventually(t *testing.T, client *vaultapi.Client, role string) issuedCert {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		secret, err := client.Logical().Read(mountPath + "/cert/" + role)
+		if err == nil && secret != nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("reading %s/cert/%s through the standby for 30s: %v", mountPath, role,
+				fmt.Sprint(err))
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	return readCert(t, client, role)
+}
