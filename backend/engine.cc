@@ -98,8 +98,8 @@ absl::StatusOr<std::shared_ptr<const ConfigRecord>> Engine::RequireConfig() {
   if (!config.ok()) return config.status();
   if (*config == nullptr) {
     return absl::FailedPreconditionError(
-        "the Qualtrics connection is not configured; write it first, e.g. `vault write "
-        "qualtrics/config datacenter=fra1 organization_id=... api_token=...`");
+        "the Qualtrics connection is not configured; write the mount's config path first, e.g. "
+        "`vault write <mount>/config datacenter=fra1 organization_id=... api_token=...`");
   }
   return config;
 }
@@ -347,8 +347,25 @@ void Engine::Invalidate(std::string_view key) {
 
 absl::Status Engine::RevokeCert(const std::string& id, const Request& request,
                                 std::string_view reason) {
+  return RevokeCertImpl(id, request, reason, "", /*blocking=*/true);
+}
+
+absl::Status Engine::RevokeCertImpl(const std::string& id, const Request& request,
+                                    std::string_view reason, const std::string& locked_role,
+                                    bool blocking) {
   absl::StatusOr<std::shared_ptr<const CertRecord>> record = LoadCert(id);
   if (!record.ok()) return record.status();
+  if (*record != nullptr && (*record)->role != locked_role) {
+    // Keeps a concurrent issuance of the record's role from writing a new current certificate
+    // between the check and the delete below.
+    std::unique_lock<std::mutex> role_lock(RoleMutex((*record)->role), std::defer_lock);
+    if (blocking) {
+      role_lock.lock();
+    } else if (!role_lock.try_lock()) {
+      return absl::AbortedError(absl::StrCat("role ", (*record)->role, " is being issued"));
+    }
+    return RevokeCertImpl(id, request, reason, (*record)->role, blocking);
+  }
   if (*record == nullptr) {
     return absl::NotFoundError(absl::StrCat("this mount holds no certificate with id \"", id,
                                             "\"; list the held ones with `vault list ",
@@ -428,29 +445,40 @@ absl::StatusOr<TidyReport> Engine::Tidy(const Request& request, bool include_exp
   return report;
 }
 
-absl::StatusOr<bool> Engine::FreeOneSlot(const Request& request, const std::string& keep_id) {
+absl::StatusOr<bool> Engine::FreeOneSlot(const Request& request,
+                                         const std::string& locked_role) {
   absl::StatusOr<std::vector<std::shared_ptr<const CertRecord>>> records = LoadAllCerts();
   if (!records.ok()) return records.status();
-  std::shared_ptr<const CertRecord> victim;
-  // Expired certificates are useless but still take a slot: free the oldest one first.
+
+  // Expired certificates are useless but still take a slot, so the oldest go first; then the
+  // superseded ones whose grace period ends first.
+  std::vector<std::shared_ptr<const CertRecord>> candidates;
   for (const auto& record : *records) {
-    if (record->id == keep_id || record->not_after > Now()) continue;
-    if (victim == nullptr || record->not_after < victim->not_after) victim = record;
-  }
-  // Otherwise the superseded certificate whose grace period ends first.
-  if (victim == nullptr) {
-    for (const auto& record : *records) {
-      if (record->id == keep_id || record->state != kStateSuperseded) continue;
-      if (victim == nullptr || record->revoke_after < victim->revoke_after) victim = record;
+    if (record->not_after <= Now() || record->state == kStateSuperseded) {
+      candidates.push_back(record);
     }
   }
-  if (victim == nullptr) return false;
-  absl::Status status = RevokeCert(victim->id, request, "quota");
-  if (!status.ok()) return status;
-  return true;
+  std::sort(candidates.begin(), candidates.end(), [this](const auto& a, const auto& b) {
+    bool a_expired = a->not_after <= Now();
+    bool b_expired = b->not_after <= Now();
+    if (a_expired != b_expired) return a_expired;
+    return a_expired ? a->not_after < b->not_after : a->revoke_after < b->revoke_after;
+  });
+
+  absl::Status first_error;
+  for (const auto& candidate : candidates) {
+    // Never waits for another role's mutex: that role's issuance may be waiting for ours.
+    absl::Status status =
+        RevokeCertImpl(candidate->id, request, "quota", locked_role, /*blocking=*/false);
+    if (status.ok()) return true;
+    if (first_error.ok() && status.code() != absl::StatusCode::kAborted) first_error = status;
+  }
+  if (!first_error.ok()) return first_error;
+  return false;
 }
 
-absl::Status Engine::QuotaError(const ConfigRecord& config, int64_t held) {
+absl::Status Engine::QuotaError(const ConfigRecord& config, int64_t held,
+                                const Request& request) {
   std::vector<std::string> holders;
   absl::StatusOr<std::vector<std::shared_ptr<const CertRecord>>> records = LoadAllCerts();
   if (records.ok()) {
@@ -468,9 +496,10 @@ absl::Status Engine::QuotaError(const ConfigRecord& config, int64_t held) {
       " active client certificates (config max_active_certificates) and none of this mount's "
       "is expired or superseded; this mount holds ",
       holders.size(), holders.empty() ? "" : ": ", absl::StrJoin(holders, ", "), others,
-      ". Free a slot with `vault delete qualtrics/certs/<id>` or, once certificates expire or "
-      "are superseded, `vault write qualtrics/tidy`; certificates held outside this mount must "
-      "be deleted at Qualtrics")));
+      ". Free a slot with `vault delete ", request.mount_point,
+      "certs/<id>` or, once certificates expire or are superseded, `vault write ",
+      request.mount_point, "tidy`; certificates held outside this mount must be deleted at "
+      "Qualtrics")));
 }
 
 absl::StatusOr<int> Engine::RollbackWal(const Request& request) {

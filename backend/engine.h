@@ -135,9 +135,16 @@ class Engine {
                          std::string_view reason);
   absl::StatusOr<std::shared_ptr<CertificateAuthority>> Client(const ConfigRecord& config);
   // Frees one slot held by this mount (expired first, then the superseded one revocable
-  // soonest). Returns false when nothing can be freed.
-  absl::StatusOr<bool> FreeOneSlot(const Request& request, const std::string& keep_id);
-  absl::Status QuotaError(const ConfigRecord& config, int64_t held);
+  // soonest). The caller holds the mutex of `locked_role`. Returns false when nothing can be
+  // freed.
+  absl::StatusOr<bool> FreeOneSlot(const Request& request, const std::string& locked_role);
+  absl::Status QuotaError(const ConfigRecord& config, int64_t held, const Request& request);
+  // Revokes `id`. The record's role mutex guards the current-certificate pointer: it is
+  // skipped when the caller already holds it (`locked_role`), and only tried when `blocking`
+  // is false, which then fails with Aborted instead of waiting.
+  absl::Status RevokeCertImpl(const std::string& id, const Request& request,
+                              std::string_view reason, const std::string& locked_role,
+                              bool blocking);
   absl::StatusOr<std::vector<std::shared_ptr<const CertRecord>>> LoadAllCerts();
   absl::Status PutCert(const CertRecord& record, bool also_current);
   absl::Status RevokeSupersededPastGrace(const Request& request);

@@ -57,7 +57,7 @@ absl::StatusOr<ServedCertificate> Engine::ReadCertificate(const std::string& rol
   if (!role.ok()) return role.status();
   if (*role == nullptr) {
     return absl::NotFoundError(absl::StrCat("role \"", role_name, "\" does not exist; create it "
-                                            "with `vault write qualtrics/roles/",
+                                            "with `vault write ", request.mount_point, "roles/",
                                             role_name, "`"));
   }
   absl::StatusOr<std::shared_ptr<const CertRecord>> current = LoadCurrent(role_name, true);
@@ -102,7 +102,7 @@ absl::StatusOr<ServedCertificate> Engine::Rotate(const std::string& role_name,
   if (!role.ok()) return role.status();
   if (*role == nullptr) {
     return absl::NotFoundError(absl::StrCat("role \"", role_name, "\" does not exist; create it "
-                                            "with `vault write qualtrics/roles/",
+                                            "with `vault write ", request.mount_point, "roles/",
                                             role_name, "`"));
   }
   if (IsPerformanceStandby()) return ReadOnlyError();
@@ -146,10 +146,10 @@ Engine::CertResult Engine::IssueLocked(const ConfigRecord& config, const RoleRec
   absl::StatusOr<std::vector<std::string>> held = ListCertIds();
   if (!held.ok()) return held.status();
   if (static_cast<int64_t>(held->size()) >= config.max_active_certificates) {
-    absl::StatusOr<bool> freed = FreeOneSlot(request, "");
+    absl::StatusOr<bool> freed = FreeOneSlot(request, role.name);
     if (!freed.ok()) return freed.status();
     if (!*freed) {
-      absl::Status status = QuotaError(config, static_cast<int64_t>(held->size()));
+      absl::Status status = QuotaError(config, static_cast<int64_t>(held->size()), request);
       LogFailure(role.name, reason, status, request);
       return status;
     }
@@ -204,12 +204,12 @@ Engine::CertResult Engine::IssueLocked(const ConfigRecord& config, const RoleRec
   absl::StatusOr<IssuedCertificate> created = (*client)->Create(*csr, *fingerprint);
   if (!created.ok() && IsQuotaFull(created.status())) {
     // Other clients of the organization fill the remaining slots: free one of ours, retry once.
-    absl::StatusOr<bool> freed = FreeOneSlot(request, previous ? previous->id : "");
+    absl::StatusOr<bool> freed = FreeOneSlot(request, role.name);
     if (freed.ok() && *freed) {
       created = (*client)->Create(*csr, *fingerprint);
     } else {
       drop_wal();
-      absl::Status status = freed.ok() ? QuotaError(config, static_cast<int64_t>(held->size()))
+      absl::Status status = freed.ok() ? QuotaError(config, static_cast<int64_t>(held->size()), request)
                                        : freed.status();
       LogFailure(role.name, reason, status, request);
       return status;
@@ -308,7 +308,7 @@ Engine::CertResult Engine::IssueLocked(const ConfigRecord& config, const RoleRec
       warnings.push_back(absl::StrCat("the previous certificate ", previous->id,
                                       " could not be marked superseded: ",
                                       std::string(status.message()),
-                                      "; revoke it with `vault delete qualtrics/certs/",
+                                      "; revoke it with `vault delete ", request.mount_point, "certs/",
                                       previous->id, "`"));
     }
   }

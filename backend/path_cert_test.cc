@@ -205,7 +205,7 @@ TEST(PathCertTest, UnknownRoleAndMissingConfig) {
   absl::StatusOr<Response> no_config = t.Read("cert/web");
   ASSERT_FALSE(no_config.ok());
   EXPECT_EQ(no_config.status().code(), absl::StatusCode::kFailedPrecondition);
-  EXPECT_THAT(Message(no_config.status()), HasSubstr("qualtrics/config"));
+  EXPECT_THAT(Message(no_config.status()), HasSubstr("write the mount's config path"));
 
   ASSERT_TRUE(t.Configure().ok());
   absl::StatusOr<Response> no_role = t.Read("cert/api");

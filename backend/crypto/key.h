@@ -22,8 +22,9 @@ namespace vault_qualtrics {
 enum class KeyType { kRsa, kEc, kEd25519 };
 enum class EcCurve { kNone, kP256, kP384 };
 
-// What key to generate. Build it with ParseKeySpec, which rejects combinations that are not
-// supported; `bits` is the RSA modulus size or the curve size (256, 384; 256 for Ed25519).
+// The type and size of a key to generate. Build it with ParseKeySpec, which rejects unsupported
+// combinations. `bits` is the RSA modulus size or the curve size (256 or 384, and 256 for
+// Ed25519).
 struct KeySpec {
   KeyType type = KeyType::kEc;
   int bits = 256;

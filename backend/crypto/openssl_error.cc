@@ -11,7 +11,7 @@ absl::Status OpenSslError(absl::StatusCode code, std::string_view what) {
   std::string message(what);
   std::string queue;
   unsigned long error = 0;
-  // Bounded: the queue holds at most ERR_NUM_ERRORS entries per thread.
+  // Bounded, because the queue contains at most ERR_NUM_ERRORS entries per thread.
   while ((error = ERR_get_error()) != 0) {
     char text[256];
     ERR_error_string_n(error, text, sizeof(text));

@@ -10,7 +10,7 @@
 namespace vault_qualtrics {
 namespace {
 
-// Records, for every buffer the observer sees, whether all of its bytes were zero.
+// Records, for every buffer passed to the observer, its size and whether all bytes were zero.
 std::vector<std::pair<size_t, bool>>* observed = nullptr;
 
 void RecordCleanse(const char* data, size_t size) {

@@ -14,7 +14,7 @@ namespace {
 constexpr char kOutcomeUnknownType[] = "vault-qualtrics/qualtrics-outcome-unknown";
 constexpr char kQuotaExceededType[] = "vault-qualtrics/qualtrics-quota-exceeded";
 
-// Longest part of a server-supplied message that is quoted in our errors.
+// Maximum length of a server-supplied text quoted in our errors.
 constexpr size_t kMaxQuotedLength = 300;
 
 std::string Sanitize(std::string_view text) {
@@ -107,8 +107,8 @@ ErrorBody ParseErrorBody(std::string_view body, std::string_view header_request_
 
 bool IsQuotaErrorBody(long http_status, const ErrorBody& error) {
   // NOTE: Qualtrics documents the limit of 10 active certificates but not the error it returns.
-  // This accepts the simulator's CERT_LIMIT_REACHED and, for other 400/403/409/422 answers, any
-  // code or message that speaks of a limit or maximum.
+  // This accepts the simulator's CERT_LIMIT_REACHED and, for other 400/403/409/422 responses, any
+  // code or message that mentions a limit, quota or maximum.
   if (http_status != 400 && http_status != 403 && http_status != 409 && http_status != 422) {
     return false;
   }
@@ -127,7 +127,7 @@ absl::Status MapHttpError(Endpoint endpoint, AuthMode auth, long http_status,
 
   if (endpoint == Endpoint::kCreate && IsQuotaErrorBody(http_status, error)) {
     return MarkQuotaExceeded(absl::ResourceExhaustedError(absl::StrCat(
-        "Qualtrics refused a new client certificate because organization ",
+        "Qualtrics rejected a new client certificate because organization ",
         std::string(organization_id),
         " already holds its maximum of active certificates (10 at Qualtrics; expired ones count "
         "until deleted): free a slot with the tidy endpoint or by deleting certs/<id>, then "
@@ -214,8 +214,8 @@ absl::Status MapHttpError(Endpoint endpoint, AuthMode auth, long http_status,
         quoted));
   }
   if (endpoint == Endpoint::kCreate && http_status == 500) {
-    // Qualtrics answers a CSR it cannot parse with 500, but our CSR was verified before sending,
-    // so the cause may be on either side.
+    // Qualtrics returns 500 for a CSR it cannot parse. Our CSR was verified before sending, so
+    // the cause may be on either side.
     return absl::InternalError(absl::StrCat(
         "Qualtrics rejected the certificate signing request with HTTP 500, which it returns for "
         "a CSR it cannot parse and for its own failures; the CSR verified locally, so retry "
@@ -228,7 +228,7 @@ absl::Status MapHttpError(Endpoint endpoint, AuthMode auth, long http_status,
   }
   if (http_status >= 300 && http_status < 400) {
     return absl::FailedPreconditionError(absl::StrCat(
-        "Qualtrics answered with a redirect (HTTP ", http_status, ") while ", action,
+        "Qualtrics responded with a redirect (HTTP ", http_status, ") while ", action,
         ", which is not followed: check config base_url", quoted));
   }
   return absl::FailedPreconditionError(

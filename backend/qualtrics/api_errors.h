@@ -1,6 +1,5 @@
-// Turns Qualtrics HTTP error responses and transport failures into absl::Status values whose
-// code is the most specific one and whose message says what to fix. Private to
-// backend/qualtrics.
+// Turns Qualtrics HTTP error responses and transport failures into absl::Status values with the
+// most specific code and a message that states what to fix. Private to backend/qualtrics.
 #ifndef BACKEND_QUALTRICS_API_ERRORS_H_
 #define BACKEND_QUALTRICS_API_ERRORS_H_
 
@@ -18,7 +17,7 @@ namespace qualtrics_internal {
 enum class Endpoint { kCreate, kList, kDelete, kToken };
 std::string_view EndpointName(Endpoint endpoint);
 
-// How the request authenticated, for 401 messages.
+// The credential kind a request used, which decides the advice in 401 messages.
 enum class AuthMode { kApiToken, kOAuth };
 
 // The parts of a Qualtrics error body: {"meta": {"error": {"errorCode", "errorMessage"},

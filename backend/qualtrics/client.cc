@@ -203,7 +203,7 @@ class CurlQualtricsClient : public QualtricsClient {
     const SecretBytes* fixed_credential = nullptr;
   };
 
-  // A 2xx answer, or for delete a 404 that follows an attempt whose response was lost.
+  // A 2xx response, or for delete a 404 that follows an attempt whose response was lost.
   struct Answer {
     long status = 0;
     std::string body;
@@ -309,7 +309,7 @@ absl::Status CurlQualtricsClient::FetchTokenLocked() {
   }
   if (token.empty()) {
     return absl::FailedPreconditionError(
-        "the OAuth token endpoint answered without an access_token: check config token_url");
+        "the OAuth token endpoint returned no access_token: check config token_url");
   }
   if (HasLineBreak(token)) {
     ZeroString(token);
@@ -434,7 +434,7 @@ absl::StatusOr<CurlQualtricsClient::Answer> CurlQualtricsClient::Execute(const C
       if (call.endpoint == Endpoint::kCreate && (status == 502 || status == 504)) {
         // A gateway error means an upstream server may have handled the create.
         return qualtrics_internal::MarkOutcomeUnknown(absl::UnavailableError(absl::StrCat(
-            "Qualtrics answered the create request with HTTP ", status,
+            "Qualtrics responded to the create request with HTTP ", status,
             " from a gateway, so the certificate may exist: list the certificates and match the "
             "public key before creating again",
             error.request_id.empty() ? "" : absl::StrCat(" (request id ", error.request_id, ")"))));
@@ -521,7 +521,7 @@ absl::StatusOr<CreatedCertificate> CurlQualtricsClient::CreateCertificate(
 
   if (created.id.empty() || created.certificate_pem.empty()) {
     return qualtrics_internal::MarkOutcomeUnknown(absl::UnavailableError(absl::StrCat(
-        "Qualtrics answered the create request with HTTP ", answer->status,
+        "Qualtrics responded to the create request with HTTP ", answer->status,
         " but without a certificate id and certificate, so the certificate may exist: list the "
         "certificates and match the public key before creating again",
         request_id_note)));

@@ -6,7 +6,7 @@
 // documented in our sources, so all three paths are templates in ApiPaths that an operator can
 // correct by configuration.
 //
-// Every failure is an absl::Status with the most specific code and a message that says what to
+// Every failure is an absl::Status with the most specific code and a message that states what to
 // fix and quotes Qualtrics' meta.requestId when there is one. Messages never contain the API
 // token, OAuth secret or access token, nor the body we sent.
 #ifndef BACKEND_QUALTRICS_CLIENT_H_
@@ -48,11 +48,12 @@ struct OAuthCredentials {
   std::string scope;
 };
 
-// When and how often a failed call is retried. Retries apply to HTTP 429, 502, 503 and 504 and
-// to connection failures; each wait is drawn uniformly from [0, min(max_backoff,
-// initial_backoff * 2^attempt)] ("full jitter"), or is the server's Retry-After when it sends
-// one. A create whose request may have reached Qualtrics is never retried (see
-// IsOutcomeUnknown).
+// The retry limits for failed calls. Retries apply to HTTP 429, 502, 503 and 504 and to
+// connection failures. Each wait is the server's Retry-After when it sends one, or else drawn
+// uniformly from [0, min(max_backoff, initial_backoff * 2^retry)] ("full jitter"). A create whose
+// request may have reached Qualtrics is never retried: a timeout or dropped connection after
+// sending, and a 502 or 504 from a gateway, return the outcome-unknown status instead (see
+// IsOutcomeUnknown). A 429 or 503 on create is retried, because the service did not act on it.
 struct RetryPolicy {
   // Retries after the first attempt; 0 disables retries.
   int max_retries = 4;
@@ -121,21 +122,25 @@ struct RemoteCertificate {
   std::string serial_number;
 };
 
-// The client. Implementations are thread-safe: several threads may call one instance at once.
+// The Qualtrics client-certificate API. Implementations are thread-safe: several threads may
+// call one instance at once.
 class QualtricsClient {
  public:
   virtual ~QualtricsClient() = default;
 
   // Sends `csr_pem` to Qualtrics and returns the issued certificate, after checking that it
   // parses, that its public key fingerprint equals `expected_public_key_fingerprint` (from
-  // PrivateKey::PublicKeyFingerprintSha256) and that the id is not empty.
+  // PrivateKey::PublicKeyFingerprintSha256) and that the id is not empty. The CSR is verified
+  // locally first and is not sent when its signature or key does not match.
   //
   // Errors: Unauthenticated (token or OAuth credentials rejected), PermissionDenied (not a brand
-  // administrator), ResourceExhausted (10 active certificates, or rate limited after retries),
-  // InvalidArgument (CSR rejected), Unavailable/DeadlineExceeded (service unreachable), and the
-  // outcome-unknown status (IsOutcomeUnknown) when the request was sent but no usable answer
-  // came back: the certificate may exist, so reconcile by listing and matching the public key
-  // fingerprint before trying again.
+  // administrator), ResourceExhausted (10 active certificates, see IsQuotaExceeded, or rate
+  // limited after retries), InvalidArgument (CSR invalid or rejected with 400), Internal (HTTP
+  // 500, or a returned certificate that does not parse or carries another key; the message
+  // names its id so it can be deleted), Unavailable or DeadlineExceeded (service unreachable).
+  // The outcome-unknown status (IsOutcomeUnknown) means the request was sent but no usable
+  // response came back. The certificate may then exist, so reconcile by listing and matching
+  // the public key fingerprint before trying again.
   virtual absl::StatusOr<CreatedCertificate> CreateCertificate(
       std::string_view csr_pem, std::string_view expected_public_key_fingerprint) = 0;
 
@@ -153,12 +158,14 @@ class QualtricsClient {
 // oauth, a client certificate without its key), naming the option to fix.
 absl::StatusOr<std::unique_ptr<QualtricsClient>> NewQualtricsClient(ClientOptions options);
 
-// True when `status` says a create request reached (or may have reached) Qualtrics but its
-// outcome is unknown: the response timed out or the connection dropped after sending, or a 2xx
-// response could not be read. Such a status has code Unavailable or DeadlineExceeded.
+// True when `status` reports a create request that may have reached Qualtrics with an unknown
+// outcome. That happens when the response timed out or the connection dropped after sending,
+// when a gateway returned 502 or 504, or when a 2xx response could not be read. Such a status
+// has code Unavailable or DeadlineExceeded.
 bool IsOutcomeUnknown(const absl::Status& status);
 
-// True when `status` says the organization holds the maximum number of active certificates.
+// True when `status` reports that the organization has the maximum number of active
+// certificates.
 bool IsQuotaExceeded(const absl::Status& status);
 
 }  // namespace vault_qualtrics

@@ -1,6 +1,7 @@
-// Times the Qualtrics client against the simulator on loopback: key generation plus CSR, and one
-// create call, per key type; and a list call as the floor of one HTTPS exchange (new connection
-// and TLS handshake per call). Prints median, minimum and maximum of repeated runs.
+// Times the Qualtrics client against the simulator on loopback. For each key type it measures key
+// generation plus CSR, then one create call. A list call on an empty organization gives the floor
+// of one HTTPS exchange, because every call opens a new connection with a TLS handshake. Prints
+// the median, minimum and maximum of repeated runs.
 // Usage: client_benchmark [runs per key type, default 20]. Needs the simulator binary (see
 // simulator_fixture.h).
 #include <algorithm>

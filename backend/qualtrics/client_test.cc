@@ -311,7 +311,7 @@ TEST_F(ClientTest, RateLimitExhaustsRetries) {
   EXPECT_EQ(Count("list"), 3);
 }
 
-TEST_F(ClientTest, RetryAfterBeyondRetryTimeGivesUpAtOnce) {
+TEST_F(ClientTest, LongRetryAfterStopsRetries) {
   ASSERT_TRUE(simulator_
                   ->AddFault({{"match", "list"}, {"kind", "retry_after"}, {"retry_after", "30"}})
                   .ok());
@@ -557,12 +557,12 @@ TEST_F(ClientTest, MutualTlsUsesInMemoryClientCertificate) {
   ASSERT_TRUE(issued.ok()) << issued.status();
   ASSERT_TRUE(simulator_->ChangeSettings({{"mtls", true}}).ok());
 
-  // Without a client certificate every call is refused.
+  // Without a client certificate every call is rejected.
   std::unique_ptr<QualtricsClient> plain = NewClient(TokenOptions());
-  absl::StatusOr<std::vector<RemoteCertificate>> refused = plain->ListCertificates();
-  ASSERT_EQ(refused.status().code(), absl::StatusCode::kUnauthenticated) << refused.status();
-  EXPECT_THAT(Message(refused.status()), HasSubstr("client certificate presented for mutual TLS"));
-  EXPECT_THAT(Message(refused.status()), HasSubstr("CLIENT_CERT_REQUIRED"));
+  absl::StatusOr<std::vector<RemoteCertificate>> rejected = plain->ListCertificates();
+  ASSERT_EQ(rejected.status().code(), absl::StatusCode::kUnauthenticated) << rejected.status();
+  EXPECT_THAT(Message(rejected.status()), HasSubstr("client certificate presented for mutual TLS"));
+  EXPECT_THAT(Message(rejected.status()), HasSubstr("CLIENT_CERT_REQUIRED"));
 
   ClientOptions options = TokenOptions();
   options.client_certificate_pem = (*issued)["certificate"].get<std::string>();
@@ -609,7 +609,7 @@ TEST_F(ClientTest, RevokedClientCertificateIsRejected) {
   EXPECT_THAT(Message(listed.status()), HasSubstr("CLIENT_CERT_REVOKED"));
 }
 
-TEST_F(ClientTest, WrongCaBundleIsRefused) {
+TEST_F(ClientTest, WrongCaBundleIsRejected) {
   // A certificate the simulator's CA issued is not itself a CA for its server certificate.
   absl::StatusOr<nlohmann::json> issued =
       simulator_->Control("POST", "/certificates", {{"organization_id", sim().organization_id}});
@@ -648,7 +648,7 @@ TEST_F(ClientTest, ServerNameIsVerified) {
   EXPECT_EQ(Count("list"), 1);
 }
 
-TEST_F(ClientTest, OversizedResponseIsRefused) {
+TEST_F(ClientTest, OversizedResponseIsRejected) {
   for (int i = 0; i < 3; ++i) {
     ASSERT_TRUE(simulator_
                     ->Control("POST", "/certificates", {{"organization_id", sim().organization_id}})

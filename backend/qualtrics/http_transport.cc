@@ -77,8 +77,8 @@ long Milliseconds(absl::Duration duration) {
 }
 
 // Decides whether the request may have reached the server. libcurl records the pre-transfer
-// time only once the connection (TLS included) is ready and the request is about to be sent, so
-// a zero value proves nothing was sent; anything else is treated as "may have been sent".
+// time only when the connection (TLS included) is ready and the request is about to be sent.
+// So a zero value proves that nothing was sent, and any other value counts as "may be sent".
 bool RequestMayHaveBeenSent(CURL* handle) {
   curl_off_t pretransfer = 0;
   if (curl_easy_getinfo(handle, CURLINFO_PRETRANSFER_TIME_T, &pretransfer) != CURLE_OK) {

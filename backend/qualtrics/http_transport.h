@@ -1,6 +1,6 @@
-// One HTTPS exchange over libcurl, with TLS verification always on, and a classification of how
-// it failed that tells whether the request may have reached the server. Private to
-// backend/qualtrics; the client builds retries and error messages on top of it.
+// One HTTPS exchange over libcurl with TLS verification always on. A failed exchange is
+// classified by whether the request may have reached the server. Private to backend/qualtrics:
+// the client builds retries and error messages on top of it.
 #ifndef BACKEND_QUALTRICS_HTTP_TRANSPORT_H_
 #define BACKEND_QUALTRICS_HTTP_TRANSPORT_H_
 
@@ -29,7 +29,7 @@ struct HttpRequest {
   std::string body;
 };
 
-// How an exchange ended when it produced no HTTP response.
+// The kind of failure of an exchange that produced no HTTP response.
 enum class TransportFailure {
   kNone,
   // Name resolution, TCP connect or the TLS handshake failed: the request was never sent.

@@ -56,7 +56,7 @@ class Simulator {
   const SimulatorInfo& info() const { return info_; }
 
   // Sends one control API call (`path` relative to control_url, e.g. "/reset") and returns the
-  // parsed JSON answer; fails unless the simulator answers 2xx.
+  // parsed JSON response. Fails unless the simulator responds with a 2xx status.
   absl::StatusOr<nlohmann::json> Control(std::string_view method, std::string_view path,
                                          const nlohmann::json& body = nullptr);
 
