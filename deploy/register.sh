@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Install the plugin binary into the server's plugin directory, register it in the plugin catalog
-# with its SHA-256 and a version, then enable it at the mount path, or, when that mount exists,
-# switch the mount to this version and reload it (an upgrade).
+# Install the plugin binary into the server's plugin directory and register it in the plugin
+# catalog with its SHA-256 and a version. Then enable it at the mount path. When that mount
+# exists already, switch the mount to this version and reload it instead (an upgrade).
 #
 # Usage: deploy/register.sh BINARY VERSION
 #
@@ -70,7 +70,7 @@ else
 fi
 
 # Install under a versioned name. The copy goes to a temporary name first and is renamed, so the
-# server never sees a half-written file.
+# server never executes a half-written file.
 command_name="$plugin_name-$version"
 target="$PLUGIN_DIRECTORY/$command_name"
 tmp="$PLUGIN_DIRECTORY/.$command_name.tmp.$$"

@@ -1,4 +1,4 @@
-// Command vault is the Vault 1.14 server and CLI, built from the MPL-2.0 hashicorp/vault module.
+// Command vault is the Vault 1.14.2 server and CLI, built from the MPL-2.0 hashicorp/vault module.
 // The end-to-end tests start this binary, so they run against a real server and its plugin
 // catalog rather than an imitation of either.
 package main
