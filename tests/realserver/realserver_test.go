@@ -6,10 +6,12 @@ package realserver
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -98,6 +100,59 @@ func TestReaderReadsButCannotRotate(t *testing.T) {
 	rotated := readCert(t, reader, roleName)
 	if rotated.serial == first.serial {
 		t.Errorf("after rotate, cert/%s still has serial %s", roleName, first.serial)
+	}
+}
+
+func TestAdminPolicyManagesMount(t *testing.T) {
+	e := newEngine(t)
+	root := e.server.root()
+	admin := e.server.client(tokenWithPolicy(t, root, "qualtrics-admin"))
+	issued := readCert(t, root, roleName)
+
+	if _, err := admin.Logical().Write(mountPath+"/config", engineConfig(t, e.sim)); err != nil {
+		t.Errorf("admin write config: %v", err)
+	}
+	config, err := admin.Logical().Read(mountPath + "/config")
+	if err != nil || config == nil {
+		t.Fatalf("admin read config: %v", err)
+	}
+	if token, present := config.Data["api_token"]; present {
+		t.Errorf("config read returned api_token %q, want it write-only", token)
+	}
+	if _, err := admin.Logical().Write(mountPath+"/roles/api", roleConfig()); err != nil {
+		t.Errorf("admin write roles/api: %v", err)
+	}
+	roles, err := admin.Logical().List(mountPath + "/roles")
+	if err != nil || roles == nil {
+		t.Fatalf("admin list roles: %v", err)
+	}
+	if names := fmt.Sprint(roles.Data["keys"]); !strings.Contains(names, roleName) ||
+		!strings.Contains(names, "api") {
+		t.Errorf("roles list = %s, want %s and api", names, roleName)
+	}
+	certs, err := admin.Logical().List(mountPath + "/certs")
+	if err != nil || certs == nil {
+		t.Fatalf("admin list certs: %v", err)
+	}
+	ids, _ := certs.Data["keys"].([]any)
+	if len(ids) == 0 {
+		t.Fatalf("certs list is empty after issuing %s", issued.data["qualtrics_id"])
+	}
+	if id, _ := issued.data["qualtrics_id"].(string); id != "" {
+		held, err := admin.Logical().Read(mountPath + "/certs/" + id)
+		if err != nil || held == nil {
+			t.Errorf("admin read certs/%s: %v", id, err)
+		}
+	}
+	if _, err := admin.Logical().Write(mountPath+"/tidy", map[string]any{}); err != nil {
+		t.Errorf("admin tidy: %v", err)
+	}
+
+	if _, err := admin.Logical().Read(mountPath + "/cert/" + roleName); statusCode(err) != http.StatusForbidden {
+		t.Errorf("admin read cert/%s: err %v, want 403", roleName, err)
+	}
+	if err := rotate(admin, roleName); statusCode(err) != http.StatusForbidden {
+		t.Errorf("admin rotate/%s: err %v, want 403", roleName, err)
 	}
 }
 
@@ -219,33 +274,23 @@ func TestPluginReloadAndUpgrade(t *testing.T) {
 		t.Errorf("after reload serial = %s, want the stored %s", afterReload.serial, issued.serial)
 	}
 
-	// An upgrade places a new binary in the plugin directory, registers its digest and reloads
-	// the mounts. Bytes appended to an ELF file are not loaded, so the copy runs the same code
-	// under a different SHA-256, which is what the catalog and the mount must follow.
-	upgraded := pluginName + "-upgraded"
-	upgradedPath := filepath.Join(e.server.pluginDir, upgraded)
-	copyFile(t, e.bins.plugin, upgradedPath, 0o755)
-	f, err := os.OpenFile(upgradedPath, os.O_APPEND|os.O_WRONLY, 0)
+	// An upgrade installs a new binary with deploy/register.sh, which registers its digest, pins
+	// the mount to the version and reloads it. Bytes appended to an ELF file are not loaded, so
+	// the copy runs the same code under a different SHA-256, which the catalog and the mount
+	// must follow.
+	upgradedBinary := filepath.Join(t.TempDir(), pluginName)
+	copyFile(t, e.bins.plugin, upgradedBinary, 0o755)
+	f, err := os.OpenFile(upgradedBinary, os.O_APPEND|os.O_WRONLY, 0)
 	if err != nil {
-		t.Fatalf("opening %s: %v", upgradedPath, err)
+		t.Fatalf("opening %s: %v", upgradedBinary, err)
 	}
 	if _, err := f.Write([]byte("\x00upgrade-marker\x00")); err != nil {
-		t.Fatalf("appending to %s: %v", upgradedPath, err)
+		t.Fatalf("appending to %s: %v", upgradedBinary, err)
 	}
 	f.Close()
-	upgradedSHA := fileSHA256(t, upgradedPath)
-	if _, err := root.Logical().Write("sys/plugins/catalog/secret/"+pluginName, map[string]any{
-		"sha256":  upgradedSHA,
-		"command": upgraded,
-		"version": e.version,
-	}); err != nil {
-		t.Fatalf("registering the upgraded binary: %v", err)
-	}
-	if _, err := root.Logical().Write("sys/plugins/reload/backend", map[string]any{
-		"mounts": []string{mountPath + "/"},
-	}); err != nil {
-		t.Fatalf("reloading mount %s/: %v", mountPath, err)
-	}
+	upgradedSHA := fileSHA256(t, upgradedBinary)
+	runRegisterScript(t, e, upgradedBinary, mountPath)
+
 	mounts, err := root.Sys().ListMounts()
 	if err != nil {
 		t.Fatalf("listing mounts: %v", err)
@@ -264,6 +309,42 @@ func TestPluginReloadAndUpgrade(t *testing.T) {
 	if rotated := readCert(t, root, roleName); rotated.serial == issued.serial {
 		t.Errorf("rotate after upgrade kept serial %s", issued.serial)
 	}
+
+	// The same script enables a new mount when the path is free.
+	runRegisterScript(t, e, upgradedBinary, "qualtrics-second")
+	mounts, err = root.Sys().ListMounts()
+	if err != nil {
+		t.Fatalf("listing mounts: %v", err)
+	}
+	second, ok := mounts["qualtrics-second/"]
+	if !ok {
+		t.Fatal("register.sh did not enable qualtrics-second/")
+	}
+	if second.Type != pluginName || second.RunningVersion != e.version {
+		t.Errorf("qualtrics-second/ runs %s %s, want %s %s", second.Type, second.RunningVersion,
+			pluginName, e.version)
+	}
+}
+
+// runRegisterScript runs deploy/register.sh with the built Vault CLI against e's server.
+func runRegisterScript(t *testing.T, e *engine, binary, mount string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "bash", "../../deploy/register.sh", binary, e.version)
+	cmd.Env = append(filteredEnv("VAULT_"),
+		"VAULT_CLI="+e.bins.vault,
+		"VAULT_ADDR="+e.server.address(),
+		"VAULT_TOKEN="+e.server.rootToken,
+		"PLUGIN_DIRECTORY="+e.server.pluginDir,
+		"MOUNT_PATH="+mount,
+	)
+	output, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("deploy/register.sh %s %s (mount %s): %v\n%s", binary, e.version, mount, err,
+			output)
+	}
+	t.Logf("deploy/register.sh output:\n%s", output)
 }
 
 func TestStandbyForwardsToActive(t *testing.T) {
