@@ -64,6 +64,7 @@ grpc::Status BackendServer::Lookup(grpc::ServerContext* context,
 
 grpc::Status BackendServer::Setup(grpc::ServerContext* context, const pb::SetupArgs* args,
                                   pb::SetupReply* reply) {
+  CallGuard guard(this);
   absl::StatusOr<std::string> id = InstanceIdFromMetadata(context->client_metadata());
   if (!id.ok()) return ToGrpcStatus(id.status());
 
@@ -113,6 +114,7 @@ grpc::Status BackendServer::Setup(grpc::ServerContext* context, const pb::SetupA
 grpc::Status BackendServer::HandleRequest(grpc::ServerContext* context,
                                           const pb::HandleRequestArgs* args,
                                           pb::HandleRequestReply* reply) {
+  CallGuard guard(this);
   std::shared_ptr<Instance> instance;
   grpc::Status lookup = Lookup(context, &instance);
   if (!lookup.ok()) return lookup;
@@ -135,6 +137,7 @@ grpc::Status BackendServer::HandleRequest(grpc::ServerContext* context,
 grpc::Status BackendServer::HandleExistenceCheck(grpc::ServerContext* context,
                                                  const pb::HandleExistenceCheckArgs* args,
                                                  pb::HandleExistenceCheckReply* reply) {
+  CallGuard guard(this);
   std::shared_ptr<Instance> instance;
   grpc::Status lookup = Lookup(context, &instance);
   if (!lookup.ok()) return lookup;
@@ -156,6 +159,7 @@ grpc::Status BackendServer::HandleExistenceCheck(grpc::ServerContext* context,
 
 grpc::Status BackendServer::SpecialPaths(grpc::ServerContext* context, const pb::Empty*,
                                          pb::SpecialPathsReply* reply) {
+  CallGuard guard(this);
   std::shared_ptr<Instance> instance;
   grpc::Status lookup = Lookup(context, &instance);
   if (!lookup.ok()) return lookup;
@@ -171,6 +175,7 @@ grpc::Status BackendServer::SpecialPaths(grpc::ServerContext* context, const pb:
 
 grpc::Status BackendServer::Initialize(grpc::ServerContext* context, const pb::InitializeArgs*,
                                        pb::InitializeReply* reply) {
+  CallGuard guard(this);
   std::shared_ptr<Instance> instance;
   grpc::Status lookup = Lookup(context, &instance);
   if (!lookup.ok()) return lookup;
@@ -186,6 +191,7 @@ grpc::Status BackendServer::Initialize(grpc::ServerContext* context, const pb::I
 
 grpc::Status BackendServer::InvalidateKey(grpc::ServerContext* context,
                                           const pb::InvalidateKeyArgs* args, pb::Empty*) {
+  CallGuard guard(this);
   std::shared_ptr<Instance> instance;
   grpc::Status lookup = Lookup(context, &instance);
   if (!lookup.ok()) return lookup;
@@ -195,6 +201,7 @@ grpc::Status BackendServer::InvalidateKey(grpc::ServerContext* context,
 }
 
 grpc::Status BackendServer::Cleanup(grpc::ServerContext* context, const pb::Empty*, pb::Empty*) {
+  CallGuard guard(this);
   absl::StatusOr<std::string> id = InstanceIdFromMetadata(context->client_metadata());
   if (!id.ok()) return ToGrpcStatus(id.status());
 
@@ -227,6 +234,22 @@ void BackendServer::CleanupAll() {
     instances.swap(instances_);
   }
   for (auto& [id, instance] : instances) instance->backend->Cleanup();
+}
+
+BackendServer::CallGuard::CallGuard(BackendServer* server) : server_(server) {
+  absl::MutexLock lock(&server_->mutex_);
+  ++server_->running_calls_;
+}
+
+BackendServer::CallGuard::~CallGuard() {
+  absl::MutexLock lock(&server_->mutex_);
+  --server_->running_calls_;
+}
+
+bool BackendServer::WaitForIdle(absl::Duration timeout) {
+  absl::MutexLock lock(&mutex_);
+  auto idle = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_) { return running_calls_ == 0; };
+  return mutex_.AwaitWithTimeout(absl::Condition(&idle), timeout);
 }
 
 size_t BackendServer::InstanceCountForTesting() {

@@ -15,6 +15,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
 #include "backend/logical/logical.h"
 #include "proto/backend.grpc.pb.h"
 #include "proto/multiplexing.grpc.pb.h"
@@ -64,6 +65,8 @@ class BackendServer final : public pb::Backend::Service {
 
   // Cleans up every instance; used at process exit.
   void CleanupAll();
+  // Waits until no Backend call is running, up to `timeout`; returns whether none is.
+  bool WaitForIdle(absl::Duration timeout);
   size_t InstanceCountForTesting();
 
  private:
@@ -76,6 +79,16 @@ class BackendServer final : public pb::Backend::Service {
     std::unique_ptr<LogicalBackend> backend;
   };
 
+  // Counts one running call for WaitForIdle() while it lives.
+  class CallGuard {
+   public:
+    explicit CallGuard(BackendServer* server);
+    ~CallGuard();
+
+   private:
+    BackendServer* server_;
+  };
+
   // Finds the calling mount's instance; a gRPC error when it has none.
   grpc::Status Lookup(grpc::ServerContext* context, std::shared_ptr<Instance>* instance);
 
@@ -83,6 +96,7 @@ class BackendServer final : public pb::Backend::Service {
   BrokerDialer dialer_;
   absl::Mutex mutex_;
   std::map<std::string, std::shared_ptr<Instance>> instances_ ABSL_GUARDED_BY(mutex_);
+  int running_calls_ ABSL_GUARDED_BY(mutex_) = 0;
 };
 
 class VersionServer final : public logical::PluginVersion::Service {

@@ -156,8 +156,13 @@ void PluginServer::Stop() {
   if (server_ != nullptr) {
     server_->GetHealthCheckService()->SetServingStatus(kHealthServiceName, false);
     broker_->Shutdown();
-    server_->Shutdown(std::chrono::system_clock::now() +
-                      absl::ToChronoMilliseconds(kShutdownGracePeriod));
+    // gRPC's own graceful shutdown waits for the whole deadline while a client connection stays
+    // open, even with no call running (seen with gRPC 1.51), so running Backend calls are
+    // awaited here and the server is then stopped at once.
+    if (!backend_->WaitForIdle(kShutdownGracePeriod)) {
+      Log(LogLevel::kWarn, "cancelling backend calls still running at shutdown");
+    }
+    server_->Shutdown(std::chrono::system_clock::now());
     server_->Wait();
   }
   if (backend_ != nullptr) backend_->CleanupAll();
