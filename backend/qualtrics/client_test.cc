@@ -358,6 +358,44 @@ TEST_F(ClientTest, ServerErrorsRetriedAreBounded) {
   }
 }
 
+TEST_F(ClientTest, BackoffStaysWithinJitterBounds) {
+  ASSERT_TRUE(simulator_
+                  ->AddFault({{"match", "list"}, {"kind", "status"}, {"status", 503}, {"count", 5}})
+                  .ok());
+  std::vector<absl::Duration> waits;
+  ClientOptions options = TokenOptions();
+  options.retry.max_retries = 5;
+  options.retry.initial_backoff = absl::Milliseconds(100);
+  options.retry.max_backoff = absl::Milliseconds(250);
+  options.sleep_for_testing = [&waits](absl::Duration wait) { waits.push_back(wait); };
+  std::unique_ptr<QualtricsClient> client = NewClient(std::move(options));
+  absl::StatusOr<std::vector<RemoteCertificate>> listed = client->ListCertificates();
+  ASSERT_TRUE(listed.ok()) << listed.status();
+  ASSERT_EQ(waits.size(), 5u);
+  const absl::Duration bounds[] = {absl::Milliseconds(100), absl::Milliseconds(200),
+                                   absl::Milliseconds(250), absl::Milliseconds(250),
+                                   absl::Milliseconds(250)};
+  for (size_t i = 0; i < waits.size(); ++i) {
+    EXPECT_GE(waits[i], absl::ZeroDuration()) << "retry " << i;
+    EXPECT_LE(waits[i], bounds[i]) << "retry " << i;
+  }
+  EXPECT_EQ(Count("list"), 6);
+}
+
+TEST_F(ClientTest, RetryAfterIsPassedToSleep) {
+  ASSERT_TRUE(simulator_
+                  ->AddFault({{"match", "delete"}, {"kind", "retry_after"}, {"retry_after", "7"}})
+                  .ok());
+  std::vector<absl::Duration> waits;
+  ClientOptions options = TokenOptions();
+  options.sleep_for_testing = [&waits](absl::Duration wait) { waits.push_back(wait); };
+  std::unique_ptr<QualtricsClient> client = NewClient(std::move(options));
+  absl::Status deleted = client->DeleteCertificate("CC_doesnotexist0");
+  EXPECT_EQ(deleted.code(), absl::StatusCode::kNotFound) << deleted;
+  ASSERT_EQ(waits.size(), 1u);
+  EXPECT_EQ(waits[0], absl::Seconds(7));
+}
+
 TEST_F(ClientTest, GatewayErrorOnCreateIsOutcomeUnknown) {
   ASSERT_TRUE(simulator_->AddFault({{"match", "create"}, {"kind", "status"}, {"status", 504}}).ok());
   std::unique_ptr<QualtricsClient> client = NewClient(TokenOptions());
