@@ -24,14 +24,26 @@ import (
 )
 
 const (
-	testOrgID   = "ORG_1234"
-	testBaseURL = "https://127.0.0.1:8443"
+	testOrgID    = "ORG_1234"
+	testBaseURL  = "https://127.0.0.1:8443/API/v3"
+	testAPIToken = "token-that-must-not-be-read-back"
 )
+
+// configData returns the fields of a config write. verify_connection=false keeps the plugin from
+// calling the (absent) Qualtrics endpoint, so these tests need no simulator.
+func configData(orgID, baseURL string) map[string]interface{} {
+	return map[string]interface{}{
+		"organization_id":   orgID,
+		"base_url":          baseURL,
+		"api_token":         testAPIToken,
+		"verify_connection": "false",
+	}
+}
 
 func writeConfig(t *testing.T, mount *vaulthost.Mount, orgID string) *vaulthost.Result {
 	t.Helper()
 	return mount.Do(hosttest.Context(t, 30*time.Second), logical.UpdateOperation, mount.Path+"config",
-		map[string]interface{}{"organization_id": orgID, "base_url": testBaseURL})
+		configData(orgID, testBaseURL))
 }
 
 func readConfig(t *testing.T, mount *vaulthost.Mount) map[string]interface{} {
@@ -169,6 +181,9 @@ func TestConfigWriteThenReadThroughBrokerStorage(t *testing.T) {
 	if got := data["base_url"]; got != testBaseURL {
 		t.Errorf("base_url = %v, want %q", got, testBaseURL)
 	}
+	if raw, _ := json.Marshal(data); strings.Contains(string(raw), testAPIToken) {
+		t.Errorf("config read returns the write-only API token: %s", raw)
+	}
 
 	// A second write finds the entry, so the existence check turns it into an update.
 	res = writeConfig(t, mount, testOrgID+"_2")
@@ -257,7 +272,7 @@ func TestMalformedFieldIsBadRequestNamingField(t *testing.T) {
 	mount := hosttest.Enable(t, catalog, vaulthost.MountOptions{Path: "qualtrics/"})
 
 	res := mount.Do(hosttest.Context(t, 30*time.Second), logical.UpdateOperation, mount.Path+"config",
-		map[string]interface{}{"organization_id": testOrgID, "base_url": "not a url"})
+		configData(testOrgID, "not a url"))
 	if res.Err == nil {
 		t.Fatalf("write config with a malformed base_url succeeded with status %d", res.Status)
 	}
@@ -453,8 +468,7 @@ func TestPluginKilledMidRequestReturnsError(t *testing.T) {
 	go func() {
 		ctx, cancel := context.WithTimeout(context.Background(), requestTimeout)
 		defer cancel()
-		done <- mount.Do(ctx, logical.UpdateOperation, mount.Path+"config",
-			map[string]interface{}{"organization_id": testOrgID, "base_url": testBaseURL})
+		done <- mount.Do(ctx, logical.UpdateOperation, mount.Path+"config", configData(testOrgID, testBaseURL))
 	}()
 
 	select {
