@@ -306,6 +306,12 @@ func TestOldProtocolVersionsRejected(t *testing.T) {
 	if elapsed := time.Since(started); elapsed > 20*time.Second {
 		t.Errorf("rejection took %v; the plugin should exit at once", elapsed)
 	}
+	// go-plugin copies the plugin's stderr into the log from a goroutine of its own, which may
+	// still run after the start failed.
+	deadline := time.Now().Add(5 * time.Second)
+	for !strings.Contains(logs.String(), "version") && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
 	if !strings.Contains(logs.String(), "version") {
 		t.Errorf("plugin logged no message about protocol versions; host error: %v", err)
 	}
