@@ -28,8 +28,8 @@ class QualtricsBackend : public LogicalBackend {
     if (!has_storage_ || engine_->IsPerformanceStandby()) return absl::OkStatus();
     absl::StatusOr<std::shared_ptr<const ConfigRecord>> config = engine_->LoadConfig();
     if (!config.ok() || *config == nullptr) return absl::OkStatus();
-    // Issuances interrupted by a crash are rolled back at start-up; failures here are retried
-    // by the periodic callback, so they do not stop the mount from starting.
+    // Issuances interrupted by a crash are rolled back at start-up. The periodic callback
+    // retries any failure here, so a failure does not stop the mount from starting.
     Request request;
     request.operation = Operation::kRollback;
     absl::StatusOr<int> cleared = engine_->RollbackWal(request);

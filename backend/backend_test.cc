@@ -42,7 +42,7 @@ std::pair<std::string, WalRecord> OrphanedCreate(TestBackend& t, const std::stri
   return {issued->id, wal};
 }
 
-TEST(BackendTest, RollbackRevokesOrphanOfAnotherInstanceAfterMinAge) {
+TEST(BackendTest, RollbackWaitsForMinAge) {
   TestBackend t;
   ASSERT_TRUE(t.Configure().ok());
   auto [orphan, wal] = OrphanedCreate(t, "crashed-instance");

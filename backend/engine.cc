@@ -285,7 +285,7 @@ absl::StatusOr<std::shared_ptr<CertificateAuthority>> Engine::Client(const Confi
     absl::StatusOr<std::shared_ptr<const CertRecord>> current =
         LoadCurrent(config.mtls_role, /*use_cache=*/true);
     if (!current.ok()) return current.status();
-    // Until the mTLS role holds a certificate, calls go without one: that is how the first
+    // Until the mTLS role has a certificate, calls present none. This is how the first
     // certificate is created before mutual TLS is turned on at Qualtrics.
     if (*current != nullptr && (*current)->not_after > Now()) {
       identity.certificate_pem = (*current)->certificate_pem;
@@ -367,7 +367,7 @@ absl::Status Engine::RevokeCertImpl(const std::string& id, const Request& reques
     return RevokeCertImpl(id, request, reason, (*record)->role, blocking);
   }
   if (*record == nullptr) {
-    return absl::NotFoundError(absl::StrCat("this mount holds no certificate with id \"", id,
+    return absl::NotFoundError(absl::StrCat("certificate not found: this mount has no record with id \"", id,
                                             "\"; list the held ones with `vault list ",
                                             request.mount_point, "certs`"));
   }
@@ -467,7 +467,8 @@ absl::StatusOr<bool> Engine::FreeOneSlot(const Request& request,
 
   absl::Status first_error;
   for (const auto& candidate : candidates) {
-    // Never waits for another role's mutex: that role's issuance may be waiting for ours.
+    // A non-blocking revoke only try-locks another role's mutex, because that role's issuance
+    // may be waiting for the mutex this caller holds.
     absl::Status status =
         RevokeCertImpl(candidate->id, request, "quota", locked_role, /*blocking=*/false);
     if (status.ok()) return true;
@@ -492,7 +493,7 @@ absl::Status Engine::QuotaError(const ConfigRecord& config, int64_t held,
                            : absl::StrCat("; the other ", config.max_active_certificates - held,
                                           " are held outside this mount");
   return MarkQuotaFull(absl::ResourceExhaustedError(absl::StrCat(
-      "the organization holds its limit of ", config.max_active_certificates,
+      "quota reached: the organization has its maximum of ", config.max_active_certificates,
       " active client certificates (config max_active_certificates) and none of this mount's "
       "is expired or superseded; this mount holds ",
       holders.size(), holders.empty() ? "" : ": ", absl::StrJoin(holders, ", "), others,
@@ -622,8 +623,8 @@ absl::Status Engine::Periodic(const Request& request) {
   if (!config.ok()) return config.status();
   if (*config == nullptr) return absl::OkStatus();
 
-  // Each step runs even when an earlier one failed; the first error is returned for Vault to
-  // log, and every error is logged here with its step.
+  // Each step runs even when an earlier one failed. Every error is logged here with its step,
+  // and the first one is returned for Vault to log.
   absl::Status first_error;
   absl::StatusOr<int> rolled_back = RollbackWal(request);
   if (!rolled_back.ok()) {

@@ -2,8 +2,8 @@
 // with one shared issuance per role, crash-safe creates with write-ahead entries, revocation,
 // tidy, rollback and background renewal.
 //
-// Thread-safe: Vault calls every path concurrently. Issuance for one role is serialized by a
-// per-role mutex; concurrent readers of a role that needs a certificate wait for one shared
+// Thread-safe, because Vault calls every path concurrently. A per-role mutex serializes issuance
+// for one role. Concurrent readers of a role that needs a certificate wait for one shared
 // issuance instead of starting their own.
 #ifndef BACKEND_ENGINE_H_
 #define BACKEND_ENGINE_H_
@@ -48,7 +48,7 @@ struct ServedCertificate {
   std::vector<std::string> warnings;
 };
 
-// What tidy did.
+// The outcome of a tidy run.
 struct TidyReport {
   std::vector<std::string> revoked;
   // id -> error message.
@@ -99,8 +99,8 @@ class Engine {
   // Held certificates (certs/<id>).
   absl::StatusOr<std::vector<std::string>> ListCertIds();
   absl::StatusOr<std::shared_ptr<const CertRecord>> LoadCert(const std::string& id);
-  // Revokes `id` at Qualtrics (a certificate it no longer knows counts as revoked), then drops
-  // its records. NotFound when the mount holds no such certificate.
+  // Revokes `id` at Qualtrics (an id Qualtrics reports as not found counts as revoked), then
+  // drops its records. Fails with NotFound when the mount has no record of `id`.
   absl::Status RevokeCert(const std::string& id, const Request& request, std::string_view reason);
   // Revokes expired certificates and superseded ones past their grace period.
   absl::StatusOr<TidyReport> Tidy(const Request& request, bool include_expired,
@@ -166,7 +166,7 @@ class Engine {
   std::shared_ptr<CertificateAuthority> client_;
   // The mTLS certificate id the cached client presents ("" when none).
   std::string client_identity_id_;
-  // Set when Qualtrics' notice says the presented client certificate should be regenerated.
+  // Set when a Qualtrics notice warns that the presented client certificate expires soon.
   bool mtls_renewal_requested_ = false;
 
   std::mutex role_locks_mu_;

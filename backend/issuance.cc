@@ -141,8 +141,8 @@ Engine::CertResult Engine::IssueLocked(const ConfigRecord& config, const RoleRec
                                        const Request& request, std::string_view reason) {
   std::vector<std::string> warnings;
 
-  // Quota: the mount knows how many slots it holds, and frees one of its own expired or
-  // superseded certificates before asking for a new one when it is at the limit.
+  // Quota: the mount counts the slots its records occupy. At the limit it frees one of its own
+  // expired or superseded certificates before it requests a new one.
   absl::StatusOr<std::vector<std::string>> held = ListCertIds();
   if (!held.ok()) return held.status();
   if (static_cast<int64_t>(held->size()) >= config.max_active_certificates) {
@@ -291,8 +291,8 @@ Engine::CertResult Engine::IssueLocked(const ConfigRecord& config, const RoleRec
   record.qualtrics_request_id = created->request_id;
   record.notice = created->notice;
   if (absl::Status status = PutCert(record, /*also_current=*/false); !status.ok()) {
-    // Without a record the certificate would hold a slot nobody knows of: revoke it now, and
-    // leave the write-ahead entry for rollback when that fails too.
+    // Without a record the certificate would occupy a slot that no record accounts for, so it
+    // is revoked now. When that fails too, the write-ahead entry stays for rollback.
     absl::Status deleted = (*client)->Delete(record.id);
     if (deleted.ok() || deleted.code() == absl::StatusCode::kNotFound) drop_wal();
     LogFailure(role.name, reason, status, request);
@@ -313,7 +313,7 @@ Engine::CertResult Engine::IssueLocked(const ConfigRecord& config, const RoleRec
     }
   }
   if (absl::Status status = PutCert(record, /*also_current=*/true); !status.ok()) {
-    // certs/<id> holds the record, so the slot is accounted for; the next read retries.
+    // certs/<id> contains the record, so the slot is accounted for. The next read retries.
     drop_wal();
     LogFailure(role.name, reason, status, request);
     return status;
@@ -323,8 +323,8 @@ Engine::CertResult Engine::IssueLocked(const ConfigRecord& config, const RoleRec
   if (!created->notice.empty()) {
     Log(LogLevel::kWarn, "Qualtrics returned a notice",
         {{"role", role.name}, {"notice", created->notice}, {"qualtrics_id", record.id}});
-    // The notice is about the client certificate we presented, which belongs to the mTLS
-    // role; renewing that role now is the backstop when its renew window is shorter.
+    // The notice is about the presented client certificate, which belongs to the mTLS role.
+    // Renewing that role is the backstop for a renew window shorter than the notice period.
     if (!config.mtls_role.empty() && config.mtls_role != role.name) {
       std::lock_guard<std::mutex> lock(cache_mu_);
       mtls_renewal_requested_ = true;

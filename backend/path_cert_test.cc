@@ -155,7 +155,7 @@ TEST(PathCertTest, ExportAllowedReturnsKey) {
   EXPECT_EQ(read->data["key_bits"], "rsa-2048");
 }
 
-TEST(PathCertTest, KeyAbsentFromResponsesAndLogsWhenExportForbidden) {
+TEST(PathCertTest, ForbiddenExportHidesKey) {
   LogCapture logs;
   TestBackend t;
   ASSERT_TRUE(t.Configure().ok());
@@ -222,7 +222,7 @@ TEST(PathCertTest, QuotaFullFreesSupersededFirst) {
   ASSERT_TRUE(t.CreateRole("api").ok());
   absl::StatusOr<Response> first = t.Read("cert/web");
   ASSERT_TRUE(first.ok());
-  ASSERT_TRUE(t.Write("rotate/web").ok());  // holds 2: one current, one superseded
+  ASSERT_TRUE(t.Write("rotate/web").ok());  // 2 held: one current, one superseded
   absl::StatusOr<Response> api = t.Read("cert/api");
   ASSERT_TRUE(api.ok()) << api.status();
   EXPECT_EQ(t.storage().KeysWithPrefix("certs/").size(), 2u);
@@ -230,7 +230,7 @@ TEST(PathCertTest, QuotaFullFreesSupersededFirst) {
   EXPECT_EQ(t.qualtrics().ids().size(), 2u);
 }
 
-TEST(PathCertTest, QuotaFullWithNothingToFreeNamesLimitHoldersAndFix) {
+TEST(PathCertTest, QuotaFullErrorNamesHolders) {
   TestBackend t;
   ASSERT_TRUE(t.Configure({{"max_active_certificates", 1}}).ok());
   ASSERT_TRUE(t.CreateRole("web").ok());
@@ -241,7 +241,7 @@ TEST(PathCertTest, QuotaFullWithNothingToFreeNamesLimitHoldersAndFix) {
   ASSERT_FALSE(api.ok());
   EXPECT_EQ(api.status().code(), absl::StatusCode::kResourceExhausted);
   std::string message = Message(api.status());
-  EXPECT_THAT(message, HasSubstr("limit of 1 active client certificates"));
+  EXPECT_THAT(message, HasSubstr("maximum of 1 active client certificates"));
   EXPECT_THAT(message, HasSubstr(web->data["qualtrics_id"].get<std::string>() + " (role web"));
   EXPECT_THAT(message, HasSubstr("tidy"));
   EXPECT_THAT(message, HasSubstr("certs/<id>"));
@@ -249,7 +249,7 @@ TEST(PathCertTest, QuotaFullWithNothingToFreeNamesLimitHoldersAndFix) {
   EXPECT_TRUE(t.storage().KeysWithPrefix("wal/").empty());
 }
 
-TEST(PathCertTest, QuotaFullAtQualtricsFreesExpiredOfThisMount) {
+TEST(PathCertTest, QuotaFullFreesExpired) {
   TestBackend t;
   ASSERT_TRUE(t.Configure().ok());
   ASSERT_TRUE(t.CreateRole("web").ok());
