@@ -1,0 +1,276 @@
+package main
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+	"runtime"
+	"sort"
+	"strings"
+	"time"
+)
+
+// metric is one row of the report.
+type metric struct {
+	Key   string
+	Label string
+	Unit  string
+	// Format is the fmt verb for the value, e.g. "%.1f".
+	Format string
+	// OursOnly marks figures that only our plugin has.
+	OursOnly bool
+}
+
+// stat is the median and range of one figure over the repetitions.
+type stat struct {
+	Median, Min, Max float64
+	OK               bool
+}
+
+type report struct {
+	Options  options
+	Settings settings
+	Targets  []*target
+	Metrics  []metric
+	Stats    map[string]map[string]stat
+	Duration time.Duration
+	Date     time.Time
+	Machine  []string
+	// ExpiryCreatesOK is true when every repetition saw exactly one create for the concurrent
+	// reads of an expired certificate.
+	ExpiryCreatesOK bool
+}
+
+func metrics(cfg settings) []metric {
+	list := []metric{
+		{"start_handshake_ms", "Start to handshake line", "ms", "%.1f", false},
+		{"start_first_answer_ms", "Start to first answered request", "ms", "%.1f", false},
+		{"rss_setup_mib", "RSS after Setup", "MiB", "%.1f", false},
+		{"rss_reads_mib", fmt.Sprintf("RSS after %d reads", cfg.Reads+cfg.WarmupReads), "MiB", "%.1f", false},
+		{"anon_setup_mib", "Anonymous RSS after Setup", "MiB", "%.1f", false},
+		{"anon_reads_mib", fmt.Sprintf("Anonymous RSS after %d reads", cfg.Reads+cfg.WarmupReads), "MiB", "%.1f", false},
+	}
+	for _, c := range concurrencies {
+		list = append(list,
+			metric{fmt.Sprintf("p50_c%d_us", c), fmt.Sprintf("Cached read p50, %s", callers(c)), "µs", "%.0f", false},
+			metric{fmt.Sprintf("p99_c%d_us", c), fmt.Sprintf("Cached read p99, %s", callers(c)), "µs", "%.0f", false},
+			metric{fmt.Sprintf("rps_c%d", c), fmt.Sprintf("Cached reads per second, %s", callers(c)), "1/s", "%.0f", false})
+	}
+	for _, kt := range keyTypes {
+		list = append(list, metric{"issue_" + kt.Label + "_ms", "Issuance " + kt.Label + ", end to end", "ms", "%.1f", true})
+	}
+	for _, kt := range keyTypes {
+		list = append(list, metric{"issue_" + kt.Label + "_writes", "Storage writes per issuance " + kt.Label, "", "%.0f", true})
+	}
+	list = append(list,
+		metric{"expiry_creates", fmt.Sprintf("Qualtrics creates for %d concurrent reads of an expired certificate", expiryReaders), "", "%.0f", true},
+		metric{"expiry_last_ms", fmt.Sprintf("Time to the last of %d answers (expired certificate)", expiryReaders), "ms", "%.1f", true})
+	return list
+}
+
+func buildReport(opts options, cfg settings, targets []*target, results map[string][]sample, machine []string, duration time.Duration) *report {
+	r := &report{
+		Options:         opts,
+		Settings:        cfg,
+		Targets:         targets,
+		Metrics:         metrics(cfg),
+		Stats:           map[string]map[string]stat{},
+		Duration:        duration,
+		Date:            time.Now().UTC(),
+		Machine:         machine,
+		ExpiryCreatesOK: len(results[keyOurs]) > 0,
+	}
+	for _, t := range targets {
+		r.Stats[t.Key] = map[string]stat{}
+		for _, m := range r.Metrics {
+			var values []float64
+			for _, s := range results[t.Key] {
+				if v, ok := s[m.Key]; ok {
+					values = append(values, v)
+				}
+			}
+			r.Stats[t.Key][m.Key] = summarize(values)
+		}
+	}
+	for _, s := range results[keyOurs] {
+		if s["expiry_creates"] != 1 {
+			r.ExpiryCreatesOK = false
+		}
+	}
+	return r
+}
+
+func summarize(values []float64) stat {
+	if len(values) == 0 {
+		return stat{}
+	}
+	sort.Float64s(values)
+	median := values[len(values)/2]
+	if len(values)%2 == 0 {
+		median = (values[len(values)/2-1] + values[len(values)/2]) / 2
+	}
+	return stat{Median: median, Min: values[0], Max: values[len(values)-1], OK: true}
+}
+
+// ratio returns ours/other of the medians of one metric, or false when either is missing.
+func (r *report) ratio(key, other string) (float64, bool) {
+	a, b := r.Stats[keyOurs][key], r.Stats[other][key]
+	if !a.OK || !b.OK || b.Median == 0 {
+		return 0, false
+	}
+	return a.Median / b.Median, true
+}
+
+func (r *report) cell(key string, m metric) string {
+	s := r.Stats[key][m.Key]
+	if !s.OK {
+		return "–"
+	}
+	text := fmt.Sprintf(m.Format, s.Median)
+	if r.Options.Reps > 1 {
+		text += fmt.Sprintf(" ("+m.Format+"–"+m.Format+")", s.Min, s.Max)
+	}
+	return text
+}
+
+func (r *report) ratioCell(m metric, other string) string {
+	if v, ok := r.ratio(m.Key, other); ok {
+		return fmt.Sprintf("%.2f", v)
+	}
+	return "–"
+}
+
+// Markdown renders the report; chart is the PNG file name to embed, or empty.
+func (r *report) Markdown(chart string) string {
+	var b strings.Builder
+	b.WriteString("# Performance: our C++ plugin next to Go plugins\n\n")
+	b.WriteString("Measured by `tests/bench/cmd/bench` in one run, with every plugin started by the same Vault SDK\n")
+	b.WriteString("host harness (`tests/host/vaulthost`: go-plugin AutoMTLS, protocol 5, storage over the broker):\n\n")
+	b.WriteString("- **qualtrics**: our C++ plugin, reading `cert/<role>` (issued once, then served from storage), with the Qualtrics simulator on loopback;\n")
+	b.WriteString("- **kv**: HashiCorp's `vault-plugin-secrets-kv` v0.25.0 as a version 2 store, served by `tests/bench/peer`, reading `data/bench`;\n")
+	b.WriteString("- **floor**: `tests/bench/floor`, a Go SDK plugin whose read is one storage Get over the broker.\n\n")
+	b.WriteString("The kv secret and the floor's entry hold the same fields as a `cert/<role>` answer, so the responses have about the same size.\n")
+	fmt.Fprintf(&b, "Each figure is the median over %d repetitions, with the minimum and maximum in brackets when there are several. ", r.Options.Reps)
+	b.WriteString("Ratios are our median divided by the other plugin's median; below 1 means ours is smaller (for times and memory) and above 1 means ours is larger (for reads per second).\n\n")
+	fmt.Fprintf(&b, "Each repetition starts each plugin once, sends %d unmeasured reads, then %d measured reads at each of %v concurrent callers.\n",
+		r.Settings.WarmupReads, r.Settings.Reads, concurrencies)
+	b.WriteString("Latency is the time of one `HandleRequest` call of the SDK client, so it includes the host side of gRPC and the broker storage calls.\n\n")
+
+	fmt.Fprintf(&b, "| figure | %s | %s | %s | ours / kv | ours / floor |\n|---|---|---|---|---|---|\n",
+		r.Targets[0].Label, r.Targets[1].Label, r.Targets[2].Label)
+	for _, m := range r.Metrics {
+		label := m.Label
+		if m.Unit != "" {
+			label += " (" + m.Unit + ")"
+		}
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s |\n", label,
+			r.cell(keyOurs, m), r.cell(keyPeer, m), r.cell(keyFloor, m), r.ratioCell(m, keyPeer), r.ratioCell(m, keyFloor))
+	}
+	b.WriteString("\n")
+	if chart != "" {
+		fmt.Fprintf(&b, "![medians of start-up, memory, cached-read throughput and latency](%s)\n\n", chart)
+	}
+
+	b.WriteString("## Targets\n\n| target | measured | met |\n|---|---|---|\n")
+	r.target(&b, "start to first answer at most 1/5 of kv", "start_first_answer_ms", keyPeer, 0.2, false)
+	r.target(&b, "start to handshake line at most 1/5 of kv", "start_handshake_ms", keyPeer, 0.2, false)
+	r.target(&b, "RSS after Setup at most 1/3 of kv", "rss_setup_mib", keyPeer, 1.0/3, false)
+	r.target(&b, "RSS after the reads at most 1/3 of kv", "rss_reads_mib", keyPeer, 1.0/3, false)
+	r.target(&b, "anonymous RSS after the reads at most 1/3 of kv", "anon_reads_mib", keyPeer, 1.0/3, false)
+	for _, c := range concurrencies {
+		r.target(&b, fmt.Sprintf("cached reads per second, %s, at least 2x kv", callers(c)), fmt.Sprintf("rps_c%d", c), keyPeer, 2, true)
+	}
+	for _, c := range concurrencies {
+		r.target(&b, fmt.Sprintf("cached read p50, %s, at most 1.3x floor", callers(c)), fmt.Sprintf("p50_c%d_us", c), keyFloor, 1.3, false)
+	}
+	creates := "yes"
+	if !r.ExpiryCreatesOK {
+		creates = "**no**"
+	}
+	fmt.Fprintf(&b, "| exactly 1 Qualtrics create for %d concurrent reads of an expired certificate, every repetition | %s | %s |\n\n",
+		expiryReaders, r.cell(keyOurs, metric{Key: "expiry_creates", Format: "%.0f"}), creates)
+
+	b.WriteString("## Issuance\n\n")
+	b.WriteString("The plugin logs no per-step timings, so issuance is timed end to end: one read of `cert/<role>` with no certificate yet, ")
+	b.WriteString("which generates the key, builds and signs the CSR, sends the create call over HTTPS to the simulator ")
+	b.WriteString("(a new TLS connection each time) and writes the records to storage over the broker. ")
+	b.WriteString("The storage writes are counted on the host side. The simulator signs with its own ECDSA CA, so its share is part of every figure. ")
+	b.WriteString("The expired-certificate figure uses a role with `renew_before=0` and a certificate the simulator issued with a 3-second validity.\n\n")
+
+	b.WriteString("## Machine and run\n\n")
+	for _, line := range r.Machine {
+		fmt.Fprintf(&b, "- %s\n", line)
+	}
+	fmt.Fprintf(&b, "- date: %s\n", r.Date.Format("2006-01-02 15:04 MST"))
+	fmt.Fprintf(&b, "- duration of the run: %v\n", r.Duration.Round(time.Second))
+	fmt.Fprintf(&b, "- command: `%s`\n", r.Options.Command)
+	b.WriteString("\nThe machine may be shared with other work; the load average above shows how busy it was when the run started.\n")
+	return b.String()
+}
+
+func (r *report) target(b *strings.Builder, label, key, other string, limit float64, atLeast bool) {
+	v, ok := r.ratio(key, other)
+	if !ok {
+		fmt.Fprintf(b, "| %s | – | not measured |\n", label)
+		return
+	}
+	met := v <= limit
+	if atLeast {
+		met = v >= limit
+	}
+	verdict := "yes"
+	if !met {
+		verdict = "**no**"
+	}
+	fmt.Fprintf(b, "| %s | %.2f | %s |\n", label, v, verdict)
+}
+
+// machineInfo describes the CPU, memory, kernel and load of this machine.
+func machineInfo() []string {
+	var lines []string
+	model, processors := "", 0
+	if f, err := os.Open("/proc/cpuinfo"); err == nil {
+		scanner := bufio.NewScanner(f)
+		for scanner.Scan() {
+			name, value, ok := strings.Cut(scanner.Text(), ":")
+			if !ok {
+				continue
+			}
+			switch strings.TrimSpace(name) {
+			case "model name":
+				model = strings.TrimSpace(value)
+			case "processor":
+				processors++
+			}
+		}
+		f.Close()
+	}
+	lines = append(lines, fmt.Sprintf("CPU: %s, %d processors in /proc/cpuinfo, %d usable by this process (nproc)", model, processors, runtime.NumCPU()))
+	if data, err := os.ReadFile("/proc/meminfo"); err == nil {
+		for _, line := range strings.Split(string(data), "\n") {
+			if strings.HasPrefix(line, "MemTotal:") {
+				var kib int
+				fmt.Sscanf(strings.TrimPrefix(line, "MemTotal:"), "%d", &kib)
+				lines = append(lines, fmt.Sprintf("memory: %.1f GiB", float64(kib)/1024/1024))
+			}
+		}
+	}
+	if data, err := os.ReadFile("/proc/sys/kernel/osrelease"); err == nil {
+		lines = append(lines, "Linux "+strings.TrimSpace(string(data))+", "+runtime.Version())
+	}
+	if data, err := os.ReadFile("/proc/loadavg"); err == nil {
+		fields := strings.Fields(string(data))
+		if len(fields) >= 3 {
+			lines = append(lines, "load average at the start: "+strings.Join(fields[:3], " "))
+		}
+	}
+	return lines
+}
+
+// callers names a number of concurrent callers.
+func callers(n int) string {
+	if n == 1 {
+		return "1 caller"
+	}
+	return fmt.Sprintf("%d callers", n)
+}
