@@ -34,7 +34,7 @@ rm -rf bin/sdk
 cp -R "$sdk_dir" bin/sdk
 chmod -R u+w bin/sdk
 # Keep each if-statement and only empty its body, so the file's line numbers stay unchanged.
-CHECK=$check awk '{ i = index($0, ENVIRON["CHECK"]); if (i > 0) $0 = substr($0, 1, i - 1); print }' \
+CHECK=$check awk '{ i = index($0, ENVIRON["CHECK"]); if (i > 0) { $0 = substr($0, 1, i - 1); sub(/[ \t]+$/, "") } print }' \
   "$sdk_dir/framework/backend.go" >bin/sdk/framework/backend.go
 cat >bin/go.work <<WORK
 go $(go list -m -f '{{.GoVersion}}')
@@ -46,4 +46,6 @@ WORK
 
 start=$(date +%s)
 GOWORK=$PWD/bin/go.work GOFLAGS=${GOFLAGS:--p=1} nice -n 19 go build -o bin/vault ./cmd/vault
-echo "build-vault.sh: built bin/vault in $(($(date +%s) - start)) s: $(bin/vault version)"
+elapsed=$(($(date +%s) - start))
+version=$(bin/vault version)
+echo "build-vault.sh: built bin/vault ($version) in $elapsed s"

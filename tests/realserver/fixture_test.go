@@ -52,7 +52,8 @@ func newEngine(t *testing.T) *engine {
 
 // register adds the plugin to the catalog with its SHA-256 and a version. Vault 1.14 rejects a
 // version that differs from the one the plugin reports, so the plugin is first registered
-// without one, and the version Vault read from the plugin (if any) is then used explicitly.
+// without one. Vault then files it under the version the plugin reported, if any, and that
+// version is registered again explicitly.
 func (e *engine) register(t *testing.T, client *vaultapi.Client) {
 	t.Helper()
 	e.sha256 = fileSHA256(t, e.bins.plugin)
@@ -63,11 +64,7 @@ func (e *engine) register(t *testing.T, client *vaultapi.Client) {
 	}); err != nil {
 		t.Fatalf("registering %s without a version: %v", pluginName, err)
 	}
-	entry, err := client.Logical().Read(catalogPath)
-	if err != nil || entry == nil {
-		t.Fatalf("reading the catalog entry %s: %v", catalogPath, err)
-	}
-	e.version, _ = entry.Data["version"].(string)
+	e.version = reportedVersion(t, client, e.sha256)
 	if e.version == "" {
 		e.version = fallbackPluginVersion
 	}
@@ -78,6 +75,26 @@ func (e *engine) register(t *testing.T, client *vaultapi.Client) {
 	}); err != nil {
 		t.Fatalf("registering %s version %s: %v", pluginName, e.version, err)
 	}
+}
+
+// reportedVersion returns the version under which the catalog holds the plugin binary with the
+// given digest, which is the version the plugin reported, or "" when it reported none.
+func reportedVersion(t *testing.T, client *vaultapi.Client, sha256 string) string {
+	t.Helper()
+	catalog, err := client.Logical().Read("sys/plugins/catalog")
+	if err != nil || catalog == nil {
+		t.Fatalf("reading sys/plugins/catalog: %v", err)
+	}
+	entries, _ := catalog.Data["detailed"].([]any)
+	for _, raw := range entries {
+		entry, _ := raw.(map[string]any)
+		if entry["name"] == pluginName && entry["sha256"] == sha256 {
+			version, _ := entry["version"].(string)
+			return version
+		}
+	}
+	t.Fatalf("sys/plugins/catalog lists no %s with sha256 %s", pluginName, sha256)
+	return ""
 }
 
 // mount enables the registered plugin version at mountPath.

@@ -24,20 +24,30 @@ func TestCatalogRejectsWrongSHA256(t *testing.T) {
 	e := newEngine(t)
 	client := e.server.root()
 
+	// Vault 1.14 accepts any digest at registration and checks it when it starts the plugin
+	// for a mount, so the wrong digest must make the mount fail.
 	wrong := strings.Repeat("0", 64)
-	_, err := client.Logical().Write("sys/plugins/catalog/secret/qualtrics-wrong-sha", map[string]any{
+	if _, err := client.Logical().Write("sys/plugins/catalog/secret/qualtrics-wrong-sha", map[string]any{
 		"sha256":  wrong,
 		"command": pluginName,
+		"version": e.version,
+	}); err != nil {
+		t.Fatalf("registering a second catalog entry with a wrong SHA-256: %v", err)
+	}
+	_, err := client.Logical().Write("sys/mounts/qualtrics-wrong-sha", map[string]any{
+		"type":           "qualtrics-wrong-sha",
+		"plugin_version": e.version,
 	})
 	if err == nil {
-		t.Fatal("registering the plugin binary with a wrong SHA-256 succeeded, want an error")
+		t.Fatal("mounting a plugin registered with a wrong SHA-256 succeeded, want an error")
 	}
 	if !strings.Contains(err.Error(), "checksums did not match") {
-		t.Errorf("wrong SHA-256 error = %v, want it to say the checksums did not match", err)
+		t.Errorf("wrong SHA-256 mount error = %v, want it to say the checksums did not match", err)
 	}
+	t.Logf("mount with a wrong SHA-256 failed as expected: %v", err)
 
-	entry, err := client.Logical().Read("sys/plugins/catalog/secret/" + pluginName + "?version=" +
-		e.version)
+	entry, err := client.Logical().ReadWithData("sys/plugins/catalog/secret/"+pluginName,
+		map[string][]string{"version": {e.version}})
 	if err != nil || entry == nil {
 		t.Fatalf("reading the catalog entry: %v", err)
 	}
