@@ -100,12 +100,18 @@ func reportedVersion(t *testing.T, client *vaultapi.Client, sha256 string) strin
 // mount enables the registered plugin version at mountPath.
 func (e *engine) mount(t *testing.T, client *vaultapi.Client) {
 	t.Helper()
-	if _, err := client.Logical().Write("sys/mounts/"+mountPath, map[string]any{
+	e.mountAt(t, client, mountPath)
+}
+
+// mountAt enables the registered plugin version at path.
+func (e *engine) mountAt(t *testing.T, client *vaultapi.Client, path string) {
+	t.Helper()
+	if _, err := client.Logical().Write("sys/mounts/"+path, map[string]any{
 		"type":           pluginName,
 		"plugin_version": e.version,
 		"description":    "Qualtrics client certificates",
 	}); err != nil {
-		t.Fatalf("enabling %s at %s/: %v", pluginName, mountPath, err)
+		t.Fatalf("enabling %s at %s/: %v", pluginName, path, err)
 	}
 }
 
