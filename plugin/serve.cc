@@ -25,7 +25,8 @@ namespace {
 
 constexpr char kPluginName[] = "vault-plugin-secrets-qualtrics";
 
-// How often the main thread checks for signals and for the parent's exit.
+// How often the main thread checks for signals and for the parent's exit; a Shutdown call from
+// the host wakes it at once.
 constexpr absl::Duration kPollInterval = absl::Milliseconds(100);
 
 std::string NotStartedByVaultMessage() {
@@ -189,12 +190,12 @@ int ServePlugin(int argc, char** argv, BackendFactory factory, std::string_view 
   std::string reason;
   ShutdownSignal& shutdown = (*server)->shutdown_signal();
   while (true) {
-    if (shutdown.notified()) {
+    if (shutdown.WaitFor(kPollInterval)) {
       reason = shutdown.reason();
       break;
     }
-    struct timespec timeout = absl::ToTimespec(kPollInterval);
-    int signal_number = sigtimedwait(&signals, nullptr, &timeout);
+    struct timespec no_wait = {0, 0};
+    int signal_number = sigtimedwait(&signals, nullptr, &no_wait);
     if (signal_number > 0) {
       reason = absl::StrCat("received signal ", strsignal(signal_number));
       break;
