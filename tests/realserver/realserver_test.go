@@ -349,6 +349,9 @@ func runRegisterScript(t *testing.T, e *engine, binary, mount string) {
 		"PLUGIN_DIRECTORY="+e.server.pluginDir,
 		"MOUNT_PATH="+mount,
 	)
+	if e.server.caFile != "" {
+		cmd.Env = append(cmd.Env, "VAULT_CACERT="+e.server.caFile)
+	}
 	output, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("deploy/register.sh %s %s (mount %s): %v\n%s", binary, e.version, mount, err,

@@ -54,6 +54,9 @@ type vaultServer struct {
 	unsealKey  string
 	stopOnce   sync.Once
 	configPath string
+	// caFile is the PEM CA that signed the API listener's certificate; empty when the listener
+	// has TLS off.
+	caFile string
 }
 
 // freePort returns a TCP port on 127.0.0.1 that was free when checked. Another process may take
@@ -121,7 +124,22 @@ log_level        = "debug"
 `, s.port, s.cluster, s.pluginDir, s.port, s.cluster)
 }
 
-func (s *vaultServer) address() string { return fmt.Sprintf("http://127.0.0.1:%d", s.port) }
+func (s *vaultServer) address() string {
+	if s.caFile != "" {
+		return fmt.Sprintf("https://127.0.0.1:%d", s.port)
+	}
+	return fmt.Sprintf("http://127.0.0.1:%d", s.port)
+}
+
+// useConfig replaces the generated configuration with text, whose API listener uses TLS with a
+// certificate signed by the CA in caFile.
+func (s *vaultServer) useConfig(text, caFile string) {
+	s.t.Helper()
+	s.caFile = caFile
+	if err := os.WriteFile(s.configPath, []byte(text), 0o600); err != nil {
+		s.t.Fatalf("writing %s: %v", s.configPath, err)
+	}
+}
 
 // Start runs the server process and waits until its HTTP listener answers sys/health.
 func (s *vaultServer) Start() {
@@ -218,6 +236,11 @@ func (s *vaultServer) client(token string) *vaultapi.Client {
 	// tests must see that as a failure, not follow it.
 	config.DisableRedirects = true
 	config.HttpClient.Transport.(*http.Transport).Proxy = nil
+	if s.caFile != "" {
+		if err := config.ConfigureTLS(&vaultapi.TLSConfig{CACert: s.caFile}); err != nil {
+			s.t.Fatalf("trusting %s: %v", s.caFile, err)
+		}
+	}
 	client, err := vaultapi.NewClient(config)
 	if err != nil {
 		s.t.Fatalf("creating an API client: %v", err)
