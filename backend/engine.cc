@@ -478,7 +478,7 @@ absl::StatusOr<bool> Engine::FreeOneSlot(const Request& request,
   return false;
 }
 
-absl::Status Engine::QuotaError(const ConfigRecord& config, int64_t held,
+absl::Status Engine::QuotaError(const ConfigRecord& config, const absl::Status& rejection,
                                 const Request& request) {
   std::vector<std::string> holders;
   absl::StatusOr<std::vector<std::shared_ptr<const CertRecord>>> records = LoadAllCerts();
@@ -488,15 +488,18 @@ absl::Status Engine::QuotaError(const ConfigRecord& config, int64_t held,
                                      ", expires ", Rfc3339(record->not_after), ")"));
     }
   }
-  std::string others = held >= config.max_active_certificates
-                           ? ""
-                           : absl::StrCat("; the other ", config.max_active_certificates - held,
-                                          " are held outside this mount");
+  std::string limit =
+      rejection.ok()
+          ? absl::StrCat("quota reached: this mount holds ", holders.size(),
+                         " client certificates and the organization's maximum is ",
+                         config.max_active_certificates, " (config max_active_certificates)")
+          : absl::StrCat("quota reached: Qualtrics rejected the create because the organization "
+                         "has its maximum number of active client certificates (",
+                         std::string(rejection.message()), "); this mount holds ",
+                         holders.size(), " of them and the rest are held outside this mount");
   return MarkQuotaFull(absl::ResourceExhaustedError(absl::StrCat(
-      "quota reached: the organization has its maximum of ", config.max_active_certificates,
-      " active client certificates (config max_active_certificates) and none of this mount's "
-      "is expired or superseded; this mount holds ",
-      holders.size(), holders.empty() ? "" : ": ", absl::StrJoin(holders, ", "), others,
+      limit, ". None of this mount's certificates is expired or superseded",
+      holders.empty() ? "" : ": ", absl::StrJoin(holders, ", "),
       ". Free a slot with `vault delete ", request.mount_point,
       "certs/<id>` or, once certificates expire or are superseded, `vault write ",
       request.mount_point, "tidy`; certificates held outside this mount must be deleted at "

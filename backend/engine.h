@@ -138,7 +138,10 @@ class Engine {
   // soonest). The caller holds the mutex of `locked_role`. Returns false when nothing can be
   // freed.
   absl::StatusOr<bool> FreeOneSlot(const Request& request, const std::string& locked_role);
-  absl::Status QuotaError(const ConfigRecord& config, int64_t held, const Request& request);
+  // Builds the quota error naming the limit, this mount's holders and the fix. `rejection` is
+  // Qualtrics' own quota error when the service rejected the create, else OK.
+  absl::Status QuotaError(const ConfigRecord& config, const absl::Status& rejection,
+                          const Request& request);
   // Revokes `id`. The record's role mutex guards the current-certificate pointer: it is
   // skipped when the caller already holds it (`locked_role`), and only tried when `blocking`
   // is false, which then fails with Aborted instead of waiting.

@@ -143,13 +143,13 @@ Engine::CertResult Engine::IssueLocked(const ConfigRecord& config, const RoleRec
 
   // Quota: the mount counts the slots its records occupy. At the limit it frees one of its own
   // expired or superseded certificates before it requests a new one.
-  absl::StatusOr<std::vector<std::string>> held = ListCertIds();
-  if (!held.ok()) return held.status();
-  if (static_cast<int64_t>(held->size()) >= config.max_active_certificates) {
+  absl::StatusOr<std::vector<std::string>> held_ids = ListCertIds();
+  if (!held_ids.ok()) return held_ids.status();
+  if (static_cast<int64_t>(held_ids->size()) >= config.max_active_certificates) {
     absl::StatusOr<bool> freed = FreeOneSlot(request, role.name);
     if (!freed.ok()) return freed.status();
     if (!*freed) {
-      absl::Status status = QuotaError(config, static_cast<int64_t>(held->size()), request);
+      absl::Status status = QuotaError(config, absl::OkStatus(), request);
       LogFailure(role.name, reason, status, request);
       return status;
     }
@@ -209,8 +209,8 @@ Engine::CertResult Engine::IssueLocked(const ConfigRecord& config, const RoleRec
       created = (*client)->Create(*csr, *fingerprint);
     } else {
       drop_wal();
-      absl::Status status = freed.ok() ? QuotaError(config, static_cast<int64_t>(held->size()), request)
-                                       : freed.status();
+      absl::Status status =
+          freed.ok() ? QuotaError(config, created.status(), request) : freed.status();
       LogFailure(role.name, reason, status, request);
       return status;
     }

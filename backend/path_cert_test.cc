@@ -241,7 +241,7 @@ TEST(PathCertTest, QuotaFullErrorNamesHolders) {
   ASSERT_FALSE(api.ok());
   EXPECT_EQ(api.status().code(), absl::StatusCode::kResourceExhausted);
   std::string message = Message(api.status());
-  EXPECT_THAT(message, HasSubstr("maximum of 1 active client certificates"));
+  EXPECT_THAT(message, HasSubstr("the organization's maximum is 1"));
   EXPECT_THAT(message, HasSubstr(web->data["qualtrics_id"].get<std::string>() + " (role web"));
   EXPECT_THAT(message, HasSubstr("tidy"));
   EXPECT_THAT(message, HasSubstr("certs/<id>"));
@@ -275,7 +275,7 @@ TEST(PathCertTest, QuotaFullAtQualtricsWithNothingToFree) {
   absl::StatusOr<Response> web = t.Read("cert/web");
   ASSERT_FALSE(web.ok());
   EXPECT_EQ(web.status().code(), absl::StatusCode::kResourceExhausted);
-  EXPECT_THAT(Message(web.status()), HasSubstr("held outside this mount"));
+  EXPECT_THAT(Message(web.status()), HasSubstr("Qualtrics rejected the create"));
   EXPECT_TRUE(t.storage().KeysWithPrefix("wal/").empty());
 }
 
