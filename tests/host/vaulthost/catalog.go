@@ -32,7 +32,7 @@ import (
 const DefaultVaultVersion = "1.21.0"
 
 // multiplexIDLength is the length of the random base62 id that Vault attaches to every call of
-// one mount (Vault 1.12 and later use 10 characters).
+// one mount (Vault 1.14.10's plugin catalog uses 10 characters).
 const multiplexIDLength = 10
 
 // CatalogOptions configures a Catalog.
@@ -140,7 +140,7 @@ func (c *Catalog) LookupPluginVersion(_ context.Context, name string, pluginType
 }
 
 // NewPluginClient implements pluginutil.RunnerUtil. It starts the plugin with the SDK's
-// PluginRunner.RunConfig (the environment, AutoMTLS and checksum Vault uses), asks it for
+// PluginRunner.RunConfig (the environment, AutoMTLS and checksum Vault uses), requests its
 // multiplexing support, and returns a client whose calls carry a fresh multiplex_id. When the
 // process already running supports multiplexing, the new client shares it, as Vault does.
 func (c *Catalog) NewPluginClient(ctx context.Context, config pluginutil.PluginClientConfig) (pluginutil.PluginClient, error) {
@@ -256,7 +256,7 @@ func (c *Catalog) release(proc *Process, id string) error {
 	}
 	delete(proc.mounts, id)
 	if len(proc.mounts) == 0 || proc.client.Exited() {
-		// Kill asks the plugin to shut down through the go-plugin controller and waits for it
+		// Kill calls Shutdown on the plugin's go-plugin controller and waits for it
 		// to exit, forcing it after go-plugin's grace period.
 		proc.client.Kill()
 		if c.shared == proc {

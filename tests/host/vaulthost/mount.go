@@ -49,7 +49,7 @@ type MountOptions struct {
 }
 
 // DefaultSystemView returns the static system view a mount gets by default: Vault's default
-// lease TTLs (768h), a local, unreplicated mount, and the host's Vault version.
+// lease TTLs (768h), a mount that is not local, no replication, and the host's Vault version.
 func DefaultSystemView(c *Catalog) logical.SystemView {
 	return logical.StaticSystemView{
 		DefaultLeaseTTLVal: 768 * time.Hour,
@@ -61,8 +61,8 @@ func DefaultSystemView(c *Catalog) logical.SystemView {
 	}
 }
 
-// Enable mounts the plugin as Vault does for `vault secrets enable`: plugin.NewBackendV5 looks
-// the plugin up in the catalog and starts or reuses its process, then Setup hands the plugin a
+// Enable mounts the plugin as Vault does for `vault secrets enable`. plugin.NewBackendV5 looks the
+// plugin up in the catalog and starts or reuses its process. Setup then sends the plugin the
 // broker id under which this mount's storage and system view are served.
 func (c *Catalog) Enable(ctx context.Context, opts MountOptions) (*Mount, error) {
 	path := opts.Path
@@ -192,7 +192,7 @@ func (m *Mount) RelativePath(fullPath string) (string, bool) {
 	return strings.TrimPrefix(fullPath, m.Path), true
 }
 
-// Result is the outcome of one request, with the HTTP status Vault would answer.
+// Result is the outcome of one request, with the HTTP status Vault would return.
 type Result struct {
 	Request  *logical.Request
 	Response *logical.Response
