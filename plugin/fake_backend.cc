@@ -4,6 +4,8 @@
 #include <utility>
 
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/time/clock.h"
 #include "absl/strings/str_cat.h"
 #include "backend/logical/errors.h"
 
@@ -12,6 +14,7 @@ namespace {
 
 constexpr char kKvPrefix[] = "kv/";
 constexpr char kFailPrefix[] = "fail/";
+constexpr char kSleepPrefix[] = "sleep/";
 
 absl::Status FailureFor(const std::string& name) {
   if (name == "invalid_argument") return absl::InvalidArgumentError("field \"ttl\" is invalid");
@@ -35,6 +38,16 @@ class FakeBackend final : public LogicalBackend {
   absl::StatusOr<Response> HandleRequest(const Request& request) override {
     if (absl::StartsWith(request.path, kFailPrefix)) {
       return FailureFor(request.path.substr(sizeof(kFailPrefix) - 1));
+    }
+    if (absl::StartsWith(request.path, kSleepPrefix)) {
+      int milliseconds = 0;
+      if (!absl::SimpleAtoi(request.path.substr(sizeof(kSleepPrefix) - 1), &milliseconds)) {
+        return absl::InvalidArgumentError("sleep needs a number of milliseconds");
+      }
+      absl::SleepFor(absl::Milliseconds(milliseconds));
+      Response response;
+      response.data["slept_ms"] = milliseconds;
+      return response;
     }
     if (!absl::StartsWith(request.path, kKvPrefix)) return UnsupportedPathError(request.path);
     std::string key = request.path;

@@ -21,6 +21,7 @@ struct FakeBackendCalls {
 //   kv/<key>   read: {"value": stored}, or no response when absent; create/update: stores
 //              data["value"] (a string, else kInvalidArgument naming "value"); delete; list
 //              (path "kv/") lists the keys
+//   sleep/<ms> any operation sleeps that long, then returns {"slept_ms": ms}
 //   fail/<code> any operation fails with that code ("invalid_argument", "permission_denied",
 //              "unavailable", "internal", "read_only", "unimplemented")
 //   anything else: UnsupportedPathError

@@ -509,6 +509,22 @@ TEST_F(PluginServerTest, StdioStreamEndsOnStop) {
   EXPECT_EQ(calls_->cleaned_up, 0);
 }
 
+TEST_F(PluginServerTest, StopLetsRunningCallFinish) {
+  HostCallbacks storage;
+  ServeCallbacks(1, &storage);
+  pb::SetupReply setup;
+  ASSERT_TRUE(Setup("mount-a", 1, {}, &setup).ok());
+
+  pb::HandleRequestReply reply;
+  grpc::Status status;
+  std::thread caller([&] { reply = Request("mount-a", "read", "sleep/300", "", &status); });
+  absl::SleepFor(absl::Milliseconds(100));
+  server_->Stop();
+  caller.join();
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(nlohmann::json::parse(reply.response().data())["slept_ms"], 300);
+}
+
 TEST_F(PluginServerTest, StopCleansUpInstances) {
   HostCallbacks storage;
   ServeCallbacks(1, &storage);
