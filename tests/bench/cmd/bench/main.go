@@ -4,7 +4,7 @@
 //
 //   - qualtrics: our plugin, with the Qualtrics simulator on loopback;
 //   - kv: HashiCorp's vault-plugin-secrets-kv (version 2) served by tests/bench/peer;
-//   - floor: tests/bench/floor, one path answered with one storage Get over the broker.
+//   - floor: tests/bench/floor, one path whose read is one storage Get over the broker.
 //
 // Each repetition starts every plugin afresh and measures start-up, resident memory, cached-read
 // latency and throughput at 1, 8 and 64 concurrent callers, and for our plugin the issuance per
@@ -38,10 +38,13 @@ const simMaxActive = 50
 // options are the command-line settings of one benchmark run.
 type options struct {
 	Plugin, Simulator, Peer, Floor string
-	Out                            string
-	Quick                          bool
-	Reps                           int
-	Reads                          int
+	// ClientBenchmark is the C++ client benchmark binary; empty or missing leaves out the
+	// per-step issuance times.
+	ClientBenchmark string
+	Out             string
+	Quick           bool
+	Reps            int
+	Reads           int
 	// Command is the command line recorded in the report.
 	Command string
 }
@@ -56,6 +59,8 @@ func main() {
 		"Qualtrics simulator binary (default: $QUALTRICS_SIM_BIN, else tests/qualtrics-sim/bin)")
 	flag.StringVar(&opts.Peer, "peer", filepath.Join(binDir, "peer"), "Go peer plugin binary (kv)")
 	flag.StringVar(&opts.Floor, "floor", filepath.Join(binDir, "floor"), "Go floor plugin binary")
+	flag.StringVar(&opts.ClientBenchmark, "client-benchmark", "bazel-bin/backend/qualtrics/client_benchmark",
+		"C++ client benchmark for the per-step issuance times; skipped when missing")
 	flag.StringVar(&opts.Out, "out", "", "directory for performance.md and performance.png; empty writes no files")
 	flag.BoolVar(&opts.Quick, "quick", false, "smoke run: 300 reads per level and 1 repetition")
 	flag.IntVar(&opts.Reps, "reps", 0, "repetitions (default 5, or 1 with -quick)")
@@ -105,6 +110,19 @@ func run(ctx context.Context, opts options, stdout io.Writer) (*report, error) {
 	}
 	cfg := settings{Reads: opts.Reads, WarmupReads: min(200, opts.Reads)}
 
+	// The catalog pins each binary's SHA-256 as Vault does, so a rebuild during the run would
+	// stop it; private copies keep the binaries fixed.
+	binDir, err := os.MkdirTemp("", "qualtrics-bench-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(binDir)
+	for _, path := range []*string{&opts.Plugin, &opts.Peer, &opts.Floor} {
+		if *path, err = copyExecutable(*path, binDir); err != nil {
+			return nil, err
+		}
+	}
+
 	sim, err := startSimulator(ctx, opts.Simulator, simMaxActive)
 	if err != nil {
 		return nil, err
@@ -148,7 +166,9 @@ func run(ctx context.Context, opts options, stdout io.Writer) (*report, error) {
 		}
 	}
 
+	steps := runClientBenchmark(ctx, opts.ClientBenchmark, opts.Simulator, opts.Reps)
 	report := buildReport(opts, cfg, targets, results, machine, time.Since(began))
+	report.Steps = steps
 	fmt.Fprint(stdout, report.Markdown(""))
 	if opts.Out != "" {
 		if err := os.MkdirAll(opts.Out, 0o755); err != nil {
@@ -165,4 +185,17 @@ func run(ctx context.Context, opts options, stdout io.Writer) (*report, error) {
 		return report, fmt.Errorf("%d concurrent reads of an expired certificate did not cause exactly one create at Qualtrics in every repetition", expiryReaders)
 	}
 	return report, nil
+}
+
+// copyExecutable copies an executable file into dir and returns the copy's path.
+func copyExecutable(path, dir string) (string, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return "", err
+	}
+	target := filepath.Join(dir, filepath.Base(path))
+	if err := os.WriteFile(target, data, 0o700); err != nil {
+		return "", err
+	}
+	return target, nil
 }

@@ -26,8 +26,8 @@ var keyTypes = []struct {
 	Label  string
 	Fields map[string]interface{}
 }{
-	{"ec-256", map[string]interface{}{"key_type": "ec", "key_bits": 256}},
-	{"ec-384", map[string]interface{}{"key_type": "ec", "key_bits": 384}},
+	{"ec-p256", map[string]interface{}{"key_type": "ec", "key_bits": 256}},
+	{"ec-p384", map[string]interface{}{"key_type": "ec", "key_bits": 384}},
 	{"ed25519", map[string]interface{}{"key_type": "ed25519"}},
 	{"rsa-2048", map[string]interface{}{"key_type": "rsa", "key_bits": 2048}},
 	{"rsa-4096", map[string]interface{}{"key_type": "rsa", "key_bits": 4096}},
@@ -101,7 +101,8 @@ func measureTarget(ctx context.Context, t *target, sim *simulator, cfg settings)
 	return s, nil
 }
 
-// firstAnswer reads path until the plugin answers without an error, for at most 30 seconds.
+// firstAnswer reads path until the plugin returns a response without an error, for at most 30
+// seconds.
 func firstAnswer(ctx context.Context, m *vaulthost.Mount, path string) error {
 	deadline := time.Now().Add(30 * time.Second)
 	for {
@@ -121,13 +122,14 @@ func firstAnswer(ctx context.Context, m *vaulthost.Mount, path string) error {
 }
 
 // readLoad sends n reads of path from `callers` goroutines and returns each read's latency and
-// the wall time of all of them. Every answer is checked, so a failing plugin cannot look fast.
+// the wall time of all of them. Every response is checked, so a failing plugin cannot look fast.
 func readLoad(ctx context.Context, m *vaulthost.Mount, t *target, path string, callers, n int) ([]time.Duration, time.Duration, error) {
 	var next atomic.Int64
 	var firstErr error
 	var errOnce sync.Once
 	results := make([][]time.Duration, callers)
 	var wg sync.WaitGroup
+
 	started := time.Now()
 	for w := 0; w < callers; w++ {
 		wg.Add(1)
@@ -156,6 +158,7 @@ func readLoad(ctx context.Context, m *vaulthost.Mount, t *target, path string, c
 	}
 	wg.Wait()
 	elapsed := time.Since(started)
+
 	if firstErr != nil {
 		return nil, 0, firstErr
 	}
