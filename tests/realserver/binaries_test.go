@@ -51,7 +51,7 @@ func requireBinaries(t *testing.T) binaries {
 	t.Helper()
 	return binaries{
 		vault: requireExecutable(t, envVaultBinary, defaultVaultBinary,
-			"build it with: (cd tests/realserver && go build -o bin/vault ./cmd/vault)"),
+			"build it with: tests/realserver/build-vault.sh"),
 		plugin: requireExecutable(t, envPluginBinary, defaultPluginBinary,
 			"build it with: bazel build //plugin:vault-plugin-secrets-qualtrics"),
 		sim: requireExecutable(t, envSimBinary, defaultSimBinary,

@@ -1,7 +1,8 @@
-// Package realserver runs the plugin inside a real Vault 1.14 server (built from the MPL-2.0
-// hashicorp/vault module by cmd/vault) and drives it through Vault's HTTP API: catalog
-// registration with the binary's SHA-256, policies, the file audit device, seal and unseal,
-// plugin reload and upgrade, and request forwarding from a standby in a Raft cluster.
+// Package realserver runs the plugin inside a real Vault 1.14.2 server, which build-vault.sh
+// builds from the MPL-2.0 hashicorp/vault module, and drives it through Vault's HTTP API. The
+// tests cover catalog registration with the binary's SHA-256, the deploy/ policies and
+// configurations, the file audit device, seal and unseal, plugin reload and upgrade, and
+// request forwarding from a standby in a Raft cluster.
 package realserver
 
 import (
