@@ -20,9 +20,9 @@
 #   VAULT_ADDR/VAULT_TOKEN (vault) or BAO_ADDR/BAO_TOKEN (bao): server address and a token
 #                     allowed to write sys/plugins/catalog, sys/mounts and sys/plugins/reload.
 #
-# In an HA cluster, copy the binary to the plugin directory of every node first (run this
-# script's install step, or the same cp, on each node), then run the script once against the
-# active node: the catalog is replicated, the binary is not.
+# In an HA cluster the catalog is replicated but the binary is not. Copy it first to every
+# other node as PLUGIN_DIRECTORY/PLUGIN_NAME-VERSION, mode 0755, the same name this script
+# installs. Then run the script once, on the active node.
 set -euo pipefail
 
 usage() {
