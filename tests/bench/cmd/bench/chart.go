@@ -43,7 +43,7 @@ func writeChart(path string, r *report) error {
 			[]string{"to handshake", "to first answer"}, true},
 		{"Resident memory (MiB, lower is better)", "MiB",
 			[]string{"rss_setup_mib", "rss_reads_mib", "anon_setup_mib", "anon_reads_mib"},
-			[]string{"RSS, Setup", "RSS, " + reads, "anon, Setup", "anon, " + reads}, false},
+			[]string{"RSS\nafter Setup", "RSS\n" + reads, "anonymous\nafter Setup", "anonymous\n" + reads}, false},
 		{"Cached reads per second (higher is better)", "reads/s", rpsKeys, groups, false},
 		// Latency with more callers is mostly queueing, which the throughput panel shows.
 		{"Cached read latency, 1 caller (µs, lower is better)", "µs", []string{"p50_c1_us", "p99_c1_us"},
@@ -58,7 +58,7 @@ func writeChart(path string, r *report) error {
 		}
 		plots[i/cols] = append(plots[i/cols], p)
 	}
-	img := vgimg.New(26*vg.Centimeter, 18*vg.Centimeter)
+	img := vgimg.New(30*vg.Centimeter, 20*vg.Centimeter)
 	dc := draw.New(img)
 	dc.SetColor(color.White)
 	dc.Fill(dc.Rectangle.Path())

@@ -144,6 +144,10 @@ func run(ctx context.Context, opts options, stdout io.Writer) (*report, error) {
 		}
 	}
 
+	starter, err := newExecStarter()
+	if err != nil {
+		return nil, err
+	}
 	machine := machineInfo()
 	results := map[string][]sample{}
 	began := time.Now()
@@ -155,7 +159,7 @@ func run(ctx context.Context, opts options, stdout io.Writer) (*report, error) {
 		for i := range targets {
 			t := targets[(rep+i)%len(targets)]
 			repCtx, cancel := context.WithTimeout(ctx, 10*time.Minute)
-			s, err := measureTarget(repCtx, t, sim, cfg)
+			s, err := measureTarget(repCtx, t, sim, starter, cfg)
 			cancel()
 			if err != nil {
 				return nil, fmt.Errorf("repetition %d, plugin %s: %w", rep+1, t.Key, err)

@@ -48,8 +48,14 @@ type settings struct {
 type sample map[string]float64
 
 // measureTarget starts one plugin process, measures it and stops it.
-func measureTarget(ctx context.Context, t *target, sim *simulator, cfg settings) (sample, error) {
+func measureTarget(ctx context.Context, t *target, sim *simulator, starter *execStarter, cfg settings) (sample, error) {
 	s := sample{}
+	execStart, err := starter.timeToHandshake(t.Binary)
+	if err != nil {
+		return nil, err
+	}
+	s["exec_handshake_ms"] = ms(execStart)
+
 	storage := &countingStorage{}
 	started := time.Now()
 	mount, err := t.catalog.Enable(ctx, vaulthost.MountOptions{Path: t.Key + "/", Storage: storage, Options: t.Options})
@@ -75,6 +81,7 @@ func measureTarget(ctx context.Context, t *target, sim *simulator, cfg settings)
 		return nil, err
 	}
 	for i, c := range concurrencies {
+		getsBefore := storage.gets.Load()
 		latencies, elapsed, err := readLoad(ctx, mount, t, readPath, c, cfg.Reads)
 		if err != nil {
 			return nil, err
@@ -84,6 +91,7 @@ func measureTarget(ctx context.Context, t *target, sim *simulator, cfg settings)
 		s[fmt.Sprintf("p99_c%d_us", c)] = us(percentile(latencies, 0.99))
 		s[fmt.Sprintf("rps_c%d", c)] = float64(len(latencies)) / elapsed.Seconds()
 		if i == 0 {
+			s["gets_per_read"] = float64(storage.gets.Load()-getsBefore) / float64(len(latencies))
 			if err := recordMemory(proc.PID, "reads", s); err != nil {
 				return nil, err
 			}

@@ -35,12 +35,18 @@ type target struct {
 	catalog *vaulthost.Catalog
 }
 
-// countingStorage is the mount's in-memory storage with a count of writes, so the benchmark can
-// report how many storage writes an issuance makes over the broker.
+// countingStorage is the mount's in-memory storage with counts of calls, so the benchmark can
+// report how many storage calls a read or an issuance makes over the broker.
 type countingStorage struct {
 	logical.InmemStorage
+	gets    atomic.Int64
 	puts    atomic.Int64
 	deletes atomic.Int64
+}
+
+func (s *countingStorage) Get(ctx context.Context, key string) (*logical.StorageEntry, error) {
+	s.gets.Add(1)
+	return s.InmemStorage.Get(ctx, key)
 }
 
 func (s *countingStorage) Put(ctx context.Context, entry *logical.StorageEntry) error {
