@@ -3,17 +3,16 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
+#include <mutex>
 #include <random>
 #include <utility>
 
 #include <nlohmann/json.hpp>
 
-#include "absl/base/thread_annotations.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
-#include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "backend/crypto/certificate.h"
 #include "backend/crypto/csr.h"
@@ -232,7 +231,8 @@ class CurlQualtricsClient : public QualtricsClient {
 
   absl::StatusOr<Answer> Execute(const Call& call);
   absl::StatusOr<SecretBytes> CredentialHeader(uint64_t* token_generation);
-  absl::Status FetchTokenLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(token_mutex_);
+  // Requires token_mutex_.
+  absl::Status FetchTokenLocked();
   void InvalidateToken(uint64_t token_generation);
   absl::Duration Backoff(int retry_index);
   void Sleep(absl::Duration duration) const {
@@ -247,13 +247,17 @@ class CurlQualtricsClient : public QualtricsClient {
   HttpTransport transport_;
   AuthMode auth_mode_;
 
-  absl::Mutex token_mutex_;
-  SecretBytes access_token_ ABSL_GUARDED_BY(token_mutex_);
-  absl::Time token_refresh_at_ ABSL_GUARDED_BY(token_mutex_) = absl::InfinitePast();
-  uint64_t token_generation_ ABSL_GUARDED_BY(token_mutex_) = 0;
+  // std::mutex rather than absl::Mutex, because ThreadSanitizer sees only pthread locks in a
+  // system Abseil that was not built with it.
+  std::mutex token_mutex_;
+  // Guarded by token_mutex_.
+  SecretBytes access_token_;
+  absl::Time token_refresh_at_ = absl::InfinitePast();
+  uint64_t token_generation_ = 0;
 
-  absl::Mutex random_mutex_;
-  std::mt19937_64 random_ ABSL_GUARDED_BY(random_mutex_);
+  std::mutex random_mutex_;
+  // Guarded by random_mutex_.
+  std::mt19937_64 random_;
 };
 
 absl::Duration CurlQualtricsClient::Backoff(int retry_index) {
@@ -263,7 +267,7 @@ absl::Duration CurlQualtricsClient::Backoff(int retry_index) {
   bound = std::min(bound, options_.retry.max_backoff);
   int64_t bound_us = absl::ToInt64Microseconds(bound);
   if (bound_us <= 0) return absl::ZeroDuration();
-  absl::MutexLock lock(&random_mutex_);
+  std::lock_guard<std::mutex> lock(random_mutex_);
   std::uniform_int_distribution<int64_t> distribution(0, bound_us);
   return absl::Microseconds(distribution(random_));
 }
@@ -341,7 +345,7 @@ absl::StatusOr<SecretBytes> CurlQualtricsClient::CredentialHeader(uint64_t* toke
 
   // The lock is held while a token is fetched, so concurrent callers wait for one request
   // instead of each fetching their own.
-  absl::MutexLock lock(&token_mutex_);
+  std::lock_guard<std::mutex> lock(token_mutex_);
   if (access_token_.empty() || absl::Now() >= token_refresh_at_) {
     absl::Status fetched = FetchTokenLocked();
     if (!fetched.ok()) return fetched;
@@ -355,7 +359,7 @@ absl::StatusOr<SecretBytes> CurlQualtricsClient::CredentialHeader(uint64_t* toke
 }
 
 void CurlQualtricsClient::InvalidateToken(uint64_t token_generation) {
-  absl::MutexLock lock(&token_mutex_);
+  std::lock_guard<std::mutex> lock(token_mutex_);
   // Only the token that was rejected is dropped; another thread may have replaced it already.
   if (token_generation == token_generation_) access_token_.Clear();
 }
