@@ -579,6 +579,43 @@ absl::StatusOr<int> Engine::RollbackWal(const Request& request) {
   return cleared;
 }
 
+std::vector<std::string> Engine::EnforceRoleLimit(const RoleRecord& role,
+                                                  const Request& request) {
+  std::vector<std::string> warnings;
+  if (role.max_certificates <= 0) return warnings;
+  absl::StatusOr<std::vector<std::shared_ptr<const CertRecord>>> records = LoadAllCerts();
+  if (!records.ok()) {
+    warnings.push_back(absl::StrCat("the role's max_certificates was not enforced: ",
+                                    std::string(records.status().message())));
+    return warnings;
+  }
+  std::vector<std::shared_ptr<const CertRecord>> superseded;
+  int64_t held = 0;
+  for (const auto& record : *records) {
+    if (record->role != role.name) continue;
+    ++held;
+    if (record->state == kStateSuperseded) superseded.push_back(record);
+  }
+  std::sort(superseded.begin(), superseded.end(),
+            [](const auto& a, const auto& b) { return a->superseded_at < b->superseded_at; });
+  for (const auto& record : superseded) {
+    if (held <= role.max_certificates) break;
+    absl::Status status =
+        RevokeCertImpl(record->id, request, "role limit", role.name, /*blocking=*/true);
+    if (status.ok()) {
+      --held;
+      warnings.push_back(absl::StrCat("superseded certificate ", record->id,
+                                      " was revoked before its grace period ended because the "
+                                      "role's max_certificates is ",
+                                      role.max_certificates));
+    } else {
+      warnings.push_back(absl::StrCat("superseded certificate ", record->id,
+                                      " was not revoked: ", std::string(status.message())));
+    }
+  }
+  return warnings;
+}
+
 absl::Status Engine::RevokeSupersededPastGrace(const Request& request) {
   absl::StatusOr<std::vector<std::shared_ptr<const CertRecord>>> records = LoadAllCerts();
   if (!records.ok()) return records.status();

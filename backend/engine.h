@@ -151,6 +151,9 @@ class Engine {
   absl::StatusOr<std::vector<std::shared_ptr<const CertRecord>>> LoadAllCerts();
   absl::Status PutCert(const CertRecord& record, bool also_current);
   absl::Status RevokeSupersededPastGrace(const Request& request);
+  // Revokes the role's oldest superseded certificates while it holds more than its
+  // max_certificates. The caller holds the role's mutex. Returns a warning per revocation.
+  std::vector<std::string> EnforceRoleLimit(const RoleRecord& role, const Request& request);
   absl::Status RenewDue(const Request& request);
   void ResetClient();
 

@@ -286,6 +286,7 @@ Engine::CertResult Engine::IssueLocked(const ConfigRecord& config, const RoleRec
   record.issuer = info->issuer;
   record.public_key_fingerprint = *fingerprint;
   record.key_type = std::string(KeyTypeName(spec->type));
+  record.key_bits = spec->bits;
   record.key_label = KeySpecLabel(*spec);
   record.issued_at = Now();
   record.qualtrics_request_id = created->request_id;
@@ -319,6 +320,7 @@ Engine::CertResult Engine::IssueLocked(const ConfigRecord& config, const RoleRec
     return status;
   }
   drop_wal();
+  for (std::string& warning : EnforceRoleLimit(role, request)) warnings.push_back(std::move(warning));
 
   if (!created->notice.empty()) {
     Log(LogLevel::kWarn, "Qualtrics returned a notice",

@@ -27,7 +27,7 @@ nlohmann::json CertificateResponseData(const Engine& engine, const ServedCertifi
                          {"subject", record.subject},
                          {"issuer", record.issuer},
                          {"key_type", record.key_type},
-                         {"key_bits", record.key_label},
+                         {"key_bits", record.key_bits},
                          {"public_key_fingerprint", record.public_key_fingerprint},
                          {"renew_in_seconds", engine.RenewInSeconds(record, role)},
                          {"from_storage", served.from_storage}};

@@ -24,7 +24,7 @@ nlohmann::json HeldResponse(const Engine& engine, const CertRecord& record) {
                          {"subject", record.subject},
                          {"issuer", record.issuer},
                          {"key_type", record.key_type},
-                         {"key_bits", record.key_label},
+                         {"key_bits", record.key_bits},
                          {"public_key_fingerprint", record.public_key_fingerprint},
                          {"issued_at", record.issued_at}};
   if (record.state == kStateSuperseded) {

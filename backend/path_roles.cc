@@ -48,6 +48,11 @@ std::vector<framework::FieldSchema> RoleFields() {
                     "How long a superseded certificate stays valid before it is revoked at "
                     "Qualtrics, in seconds or as a duration such as \"24h\".",
                     kDefaultRevokeGraceSeconds, 0, 365 * 86400),
+      IntField("max_certificates",
+               "Certificates the role may hold at Qualtrics at once, superseded ones included. "
+               "After an issuance beyond it, the oldest superseded certificates are revoked "
+               "before their grace period ends. 0: no limit other than the organization's.",
+               0, 0, 1000),
       BoolField("allow_key_export",
                 "Return the private key to readers of cert/<role>. When false, the key never "
                 "leaves Vault's storage.",
@@ -87,6 +92,7 @@ absl::Status Merge(const FieldData& data, bool creating, RoleRecord& role) {
   if (creating || data.Has("renew_before")) role.renew_before_seconds = data.GetInt("renew_before");
   if (creating || data.Has("revoke_grace")) role.revoke_grace_seconds = data.GetInt("revoke_grace");
   if (creating || data.Has("allow_key_export")) role.allow_key_export = data.GetBool("allow_key_export");
+  if (creating || data.Has("max_certificates")) role.max_certificates = data.GetInt("max_certificates");
 
   // Store the concrete size so reads show what is generated.
   absl::StatusOr<KeySpec> spec = ParseKeySpec(role.key_type, static_cast<int>(role.key_bits));
@@ -126,7 +132,8 @@ nlohmann::json RoleResponse(const RoleRecord& role) {
           {"country", role.country},
           {"renew_before", role.renew_before_seconds},
           {"revoke_grace", role.revoke_grace_seconds},
-          {"allow_key_export", role.allow_key_export}};
+          {"allow_key_export", role.allow_key_export},
+          {"max_certificates", role.max_certificates}};
 }
 
 }  // namespace

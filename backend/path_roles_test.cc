@@ -28,6 +28,7 @@ TEST(PathRolesTest, CreateAppliesDefaults) {
   EXPECT_EQ(data["revoke_grace"], 86400);
   EXPECT_EQ(data["allow_key_export"], false);
   EXPECT_EQ(data["common_name"], "");
+  EXPECT_EQ(data["max_certificates"], 0);
 }
 
 TEST(PathRolesTest, UpdateKeepsUnsetFields) {
@@ -66,6 +67,7 @@ TEST(PathRolesTest, InvalidFieldsAreNamed) {
       {{{"revoke_grace", -5}}, "revoke_grace"},
       {{{"allow_key_export", "maybe"}}, "allow_key_export"},
       {{{"allow_export", true}}, "allow_export"},
+      {{{"max_certificates", -1}}, "max_certificates"},
   };
   for (const Case& c : cases) {
     TestBackend t;

@@ -81,3 +81,28 @@ TEST(PathRotateTest, RejectsBodyFields) {
 
 }  // namespace
 }  // namespace vault_qualtrics
+
+namespace vault_qualtrics {
+namespace {
+
+TEST(PathRotateTest, RoleLimitRevokesEarly) {
+  testing::TestBackend t;
+  ASSERT_TRUE(t.Configure().ok());
+  ASSERT_TRUE(t.CreateRole("web", {{"max_certificates", 2}, {"revoke_grace", "1d"}}).ok());
+  std::string first = t.Read("cert/web")->data["qualtrics_id"];
+  absl::StatusOr<Response> second = t.Write("rotate/web");
+  ASSERT_TRUE(second.ok());
+  EXPECT_TRUE(second->warnings.empty());
+  EXPECT_EQ(t.qualtrics().ids().size(), 2u);
+
+  absl::StatusOr<Response> third = t.Write("rotate/web");
+  ASSERT_TRUE(third.ok());
+  ASSERT_EQ(third->warnings.size(), 1u);
+  EXPECT_THAT(third->warnings[0], ::testing::HasSubstr(first));
+  EXPECT_THAT(third->warnings[0], ::testing::HasSubstr("max_certificates is 2"));
+  EXPECT_EQ(t.qualtrics().ids().size(), 2u);
+  EXPECT_FALSE(t.Read("certs/" + first)->has_response);
+}
+
+}  // namespace
+}  // namespace vault_qualtrics

@@ -124,6 +124,7 @@ CertRecord CertRecord::Clone() const {
   copy.issuer = issuer;
   copy.public_key_fingerprint = public_key_fingerprint;
   copy.key_type = key_type;
+  copy.key_bits = key_bits;
   copy.key_label = key_label;
   copy.issued_at = issued_at;
   copy.superseded_at = superseded_at;
@@ -195,7 +196,8 @@ std::string EncodeRole(const RoleRecord& r) {
                {"country", r.country},
                {"renew_before_seconds", r.renew_before_seconds},
                {"revoke_grace_seconds", r.revoke_grace_seconds},
-               {"allow_key_export", r.allow_key_export}};
+               {"allow_key_export", r.allow_key_export},
+               {"max_certificates", r.max_certificates}};
   return json.dump();
 }
 
@@ -215,6 +217,7 @@ absl::StatusOr<RoleRecord> DecodeRole(std::string_view text) {
     r.renew_before_seconds = j.value("renew_before_seconds", kDefaultRenewBeforeSeconds);
     r.revoke_grace_seconds = j.value("revoke_grace_seconds", kDefaultRevokeGraceSeconds);
     r.allow_key_export = j.value("allow_key_export", false);
+    r.max_certificates = j.value("max_certificates", int64_t{0});
     return r;
   });
 }
@@ -233,6 +236,7 @@ SecretBytes EncodeCert(const CertRecord& r) {
                {"issuer", r.issuer},
                {"public_key_fingerprint", r.public_key_fingerprint},
                {"key_type", r.key_type},
+               {"key_bits", r.key_bits},
                {"key_label", r.key_label},
                {"issued_at", r.issued_at},
                {"superseded_at", r.superseded_at},
@@ -257,6 +261,7 @@ absl::StatusOr<CertRecord> DecodeCert(std::string_view text) {
     r.issuer = j.value("issuer", "");
     r.public_key_fingerprint = j.value("public_key_fingerprint", "");
     r.key_type = j.value("key_type", "");
+    r.key_bits = j.value("key_bits", int64_t{0});
     r.key_label = j.value("key_label", "");
     r.issued_at = j.value("issued_at", int64_t{0});
     r.superseded_at = j.value("superseded_at", int64_t{0});

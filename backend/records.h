@@ -80,6 +80,9 @@ struct RoleRecord {
   int64_t renew_before_seconds = kDefaultRenewBeforeSeconds;
   int64_t revoke_grace_seconds = kDefaultRevokeGraceSeconds;
   bool allow_key_export = false;
+  // Certificates the role may hold at Qualtrics at once, superseded ones included; 0 means no
+  // limit other than the organization's.
+  int64_t max_certificates = 0;
 };
 
 // Life-cycle states of a held certificate.
@@ -101,8 +104,10 @@ struct CertRecord {
   std::string subject;
   std::string issuer;
   std::string public_key_fingerprint;
-  // "rsa", "ec" or "ed25519", and the size label such as "ec-p256".
+  // "rsa", "ec" or "ed25519"; the size in bits (RSA modulus, curve size, 256 for Ed25519); and
+  // a label such as "ec-p256".
   std::string key_type;
+  int64_t key_bits = 0;
   std::string key_label;
   int64_t issued_at = 0;
   // Set when the certificate was superseded, and when it may be revoked.
