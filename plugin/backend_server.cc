@@ -3,6 +3,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "backend/logical/errors.h"
 #include "backend/logical/log.h"
 #include "plugin/grpc_storage.h"
 #include "plugin/status_mapping.h"
@@ -21,10 +22,21 @@ void SetError(const absl::Status& status, pb::ProtoError* reply_err) {
 }
 
 // Fills the error of a HandleRequest reply, and its response only for request errors: Vault
-// answers 400 to any plain error that comes with a response.
-void SetRequestError(const absl::Status& status, pb::HandleRequestReply* reply) {
+// answers 400 to any plain error that comes with a response. Server-side failures are logged
+// here because Vault shows the caller only the message.
+void SetRequestError(const absl::Status& status, const pb::Request& request,
+                     pb::HandleRequestReply* reply) {
+  VaultError error = ToVaultError(status);
+  if (error.http_status >= 500 && !IsReadOnly(status)) {
+    Log(LogLevel::kError, "request failed",
+        {{"request_id", request.id()},
+         {"operation", request.operation()},
+         {"path", request.path()},
+         {"http_status", std::to_string(error.http_status)},
+         {"error", error.message}});
+  }
   pb::Response error_response;
-  ToProtoError(ToVaultError(status), reply->mutable_err(), &error_response);
+  ToProtoError(error, reply->mutable_err(), &error_response);
   if (!error_response.data().empty()) *reply->mutable_response() = std::move(error_response);
 }
 
@@ -47,16 +59,18 @@ BackendServer::BackendServer(BackendFactory factory, BrokerDialer dialer)
 
 BackendServer::~BackendServer() { CleanupAll(); }
 
-grpc::Status BackendServer::Lookup(grpc::ServerContext* context,
+grpc::Status BackendServer::Lookup(grpc::ServerContext* context, const char* method,
                                    std::shared_ptr<Instance>* instance) {
   absl::StatusOr<std::string> id = InstanceIdFromMetadata(context->client_metadata());
   if (!id.ok()) return ToGrpcStatus(id.status());
   absl::MutexLock lock(&mutex_);
   auto it = instances_.find(*id);
   if (it == instances_.end()) {
-    return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
-                        absl::StrCat("no backend instance for multiplex id \"", *id,
-                                     "\": Setup was not called or the mount was cleaned up"));
+    std::string message = absl::StrCat("no backend instance for multiplex id \"", *id,
+                                       "\": Setup was not called or the mount was cleaned up");
+    Log(LogLevel::kWarn, "call for a mount without a backend instance",
+        {{"multiplex_id", *id}, {"method", method}});
+    return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION, message);
   }
   *instance = it->second;
   return grpc::Status::OK;
@@ -116,18 +130,18 @@ grpc::Status BackendServer::HandleRequest(grpc::ServerContext* context,
                                           pb::HandleRequestReply* reply) {
   CallGuard guard(this);
   std::shared_ptr<Instance> instance;
-  grpc::Status lookup = Lookup(context, &instance);
+  grpc::Status lookup = Lookup(context, "HandleRequest", &instance);
   if (!lookup.ok()) return lookup;
 
   absl::StatusOr<Request> request = FromProtoRequest(args->request());
   if (!request.ok()) {
-    SetRequestError(request.status(), reply);
+    SetRequestError(request.status(), args->request(), reply);
     return grpc::Status::OK;
   }
 
   absl::StatusOr<Response> response = instance->backend->HandleRequest(*request);
   if (!response.ok()) {
-    SetRequestError(response.status(), reply);
+    SetRequestError(response.status(), args->request(), reply);
     return grpc::Status::OK;
   }
   if (response->has_response) ToProtoResponse(*response, reply->mutable_response());
@@ -139,7 +153,7 @@ grpc::Status BackendServer::HandleExistenceCheck(grpc::ServerContext* context,
                                                  pb::HandleExistenceCheckReply* reply) {
   CallGuard guard(this);
   std::shared_ptr<Instance> instance;
-  grpc::Status lookup = Lookup(context, &instance);
+  grpc::Status lookup = Lookup(context, "HandleExistenceCheck", &instance);
   if (!lookup.ok()) return lookup;
 
   absl::StatusOr<Request> request = FromProtoRequest(args->request());
@@ -161,7 +175,7 @@ grpc::Status BackendServer::SpecialPaths(grpc::ServerContext* context, const pb:
                                          pb::SpecialPathsReply* reply) {
   CallGuard guard(this);
   std::shared_ptr<Instance> instance;
-  grpc::Status lookup = Lookup(context, &instance);
+  grpc::Status lookup = Lookup(context, "SpecialPaths", &instance);
   if (!lookup.ok()) return lookup;
 
   vault_qualtrics::SpecialPaths paths = instance->backend->GetSpecialPaths();
@@ -177,7 +191,7 @@ grpc::Status BackendServer::Initialize(grpc::ServerContext* context, const pb::I
                                        pb::InitializeReply* reply) {
   CallGuard guard(this);
   std::shared_ptr<Instance> instance;
-  grpc::Status lookup = Lookup(context, &instance);
+  grpc::Status lookup = Lookup(context, "Initialize", &instance);
   if (!lookup.ok()) return lookup;
 
   absl::Status status = instance->backend->Initialize();
@@ -193,7 +207,7 @@ grpc::Status BackendServer::InvalidateKey(grpc::ServerContext* context,
                                           const pb::InvalidateKeyArgs* args, pb::Empty*) {
   CallGuard guard(this);
   std::shared_ptr<Instance> instance;
-  grpc::Status lookup = Lookup(context, &instance);
+  grpc::Status lookup = Lookup(context, "InvalidateKey", &instance);
   if (!lookup.ok()) return lookup;
 
   instance->backend->InvalidateKey(args->key());

@@ -89,8 +89,10 @@ class BackendServer final : public pb::Backend::Service {
     BackendServer* server_;
   };
 
-  // Finds the calling mount's instance; a gRPC error when it has none.
-  grpc::Status Lookup(grpc::ServerContext* context, std::shared_ptr<Instance>* instance);
+  // Finds the calling mount's instance; a gRPC error when it has none. `method` names the
+  // calling RPC in the log.
+  grpc::Status Lookup(grpc::ServerContext* context, const char* method,
+                      std::shared_ptr<Instance>* instance);
 
   BackendFactory factory_;
   BrokerDialer dialer_;
