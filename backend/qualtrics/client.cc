@@ -407,14 +407,23 @@ absl::StatusOr<CurlQualtricsClient::Answer> CurlQualtricsClient::Execute(const C
     if (result.failure != TransportFailure::kNone) {
       bool may_have_been_sent = result.failure == TransportFailure::kNoResponse ||
                                 result.failure == TransportFailure::kTimedOut;
-      if (may_have_been_sent && call.endpoint == Endpoint::kCreate) {
+      // For a create, every failure after the request may have left counts as an unknown
+      // outcome: a response over the size cap, for one, still means the certificate exists.
+      bool create_may_exist = result.failure != TransportFailure::kNotSent &&
+                              result.failure != TransportFailure::kBadUrl &&
+                              result.failure != TransportFailure::kLocalTlsSetup &&
+                              result.failure != TransportFailure::kTlsVerification;
+      if (create_may_exist && call.endpoint == Endpoint::kCreate) {
         absl::Status failure =
             qualtrics_internal::MapTransportFailure(call.endpoint, result, attempts);
+        absl::StatusCode code = result.failure == TransportFailure::kTimedOut
+                                    ? absl::StatusCode::kDeadlineExceeded
+                                    : absl::StatusCode::kUnavailable;
         return qualtrics_internal::MarkOutcomeUnknown(absl::Status(
-            failure.code(),
-            absl::StrCat(std::string(failure.message()),
-                         "; the create request was sent, so the certificate may exist: list the "
-                         "certificates and match the public key before creating again")));
+            code, absl::StrCat(std::string(failure.message()),
+                               "; the create request was sent, so the certificate may exist: "
+                               "list the certificates and match the public key before creating "
+                               "again")));
       }
       bool retryable = result.failure == TransportFailure::kNotSent || may_have_been_sent;
       if (!retryable) {

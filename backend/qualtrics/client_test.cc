@@ -701,6 +701,21 @@ TEST_F(ClientTest, OversizedResponseIsRejected) {
   EXPECT_EQ(Count("list"), 1);
 }
 
+TEST_F(ClientTest, OversizedCreateResponseIsOutcomeUnknown) {
+  ClientOptions options = TokenOptions();
+  options.max_response_bytes = 300;
+  std::unique_ptr<QualtricsClient> client = NewClient(std::move(options));
+  KeyAndCsr request = MakeKeyAndCsr();
+  absl::StatusOr<CreatedCertificate> created =
+      client->CreateCertificate(request.csr, request.fingerprint);
+  ASSERT_FALSE(created.ok());
+  EXPECT_TRUE(IsOutcomeUnknown(created.status())) << created.status();
+  EXPECT_EQ(created.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_THAT(Message(created.status()), HasSubstr("maximum response size"));
+  EXPECT_EQ(Count("create"), 1);
+  EXPECT_EQ(ActiveSlots(), 1);
+}
+
 TEST_F(ClientTest, ListFollowsPages) {
   ASSERT_TRUE(simulator_->ChangeSettings({{"list_page_size", 2}}).ok());
   for (int i = 0; i < 5; ++i) {
