@@ -31,6 +31,7 @@ func main() {
 	}
 
 	passed, failed := 0, 0
+	var failedNames []string
 	failedTests := map[string]int{}
 	failedPackages := map[string]bool{}
 	var notJSON []string
@@ -56,6 +57,7 @@ func main() {
 		case ev.Action == "fail" && topLevel:
 			failed++
 			failedTests[ev.Package]++
+			failedNames = append(failedNames, ev.Package+" "+ev.Test)
 		case ev.Action == "fail" && ev.Test == "":
 			failedPackages[ev.Package] = true
 		}
@@ -68,11 +70,15 @@ func main() {
 		if failedTests[pkg] == 0 {
 			fmt.Printf("gotest-summary: package %s failed outside any test; counted as one failure\n", pkg)
 			failed++
+			failedNames = append(failedNames, pkg+" (outside any test)")
 		}
 	}
 	if passed == 0 && failed == 0 && len(notJSON) > 0 {
 		fmt.Println("gotest-summary: go test produced no test results; counted as one failure")
 		failed++
+	}
+	for _, name := range failedNames {
+		fmt.Printf("gotest-summary: FAILED %s\n", name)
 	}
 	if err := os.WriteFile(*countsPath, []byte(fmt.Sprintf("%d %d\n", passed, failed)), 0o644); err != nil {
 		fmt.Fprintf(os.Stderr, "Error writing counts: %v\n", err)
