@@ -19,6 +19,9 @@ import (
 	bplugin "github.com/hashicorp/vault/sdk/plugin"
 	"github.com/hashicorp/vault/sdk/plugin/pb"
 
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
 	"github.com/vault-plugin-secrets-qualtrics/tests/host/vaulthost"
 	"github.com/vault-plugin-secrets-qualtrics/tests/host/vaulthost/hosttest"
 )
@@ -148,6 +151,17 @@ func TestMountHandshakeSetupTypeSpecialPaths(t *testing.T) {
 		t.Logf("special paths: %v", reply.GetPaths())
 	}
 	mount.Backend.SpecialPaths()
+	// go-plugin's Ping is the gRPC health check of the service "plugin".
+	if err := mount.Client.Ping(); err != nil {
+		t.Errorf("health check: %v", err)
+	}
+	// Vault reads the version through logical.PluginVersion/Version and accepts Unimplemented.
+	version, err := logical.NewPluginVersionClient(mount.Client.Conn()).Version(hosttest.Context(t, 20*time.Second), &logical.Empty{})
+	if err != nil && status.Code(err) != codes.Unimplemented {
+		t.Errorf("PluginVersion RPC: %v", err)
+	} else {
+		t.Logf("plugin version: %q", version.GetPluginVersion())
+	}
 	if err := mount.Backend.Initialize(hosttest.Context(t, 20*time.Second), &logical.InitializationRequest{Storage: mount.Storage}); err != nil {
 		t.Errorf("Initialize: %v", err)
 	}
