@@ -33,6 +33,8 @@ nlohmann::json CertificateResponseData(const Engine& engine, const ServedCertifi
                          {"from_storage", served.from_storage}};
   if (!record.notice.empty()) data["notice"] = record.notice;
   if (role.allow_key_export) {
+    // NOTE: the JSON response keeps a copy of the key that is freed without being zeroed,
+    // because the Response type carries plain JSON strings.
     data["private_key"] = std::string(record.private_key_pem.view());
     data["private_key_type"] = record.key_type;
   }
