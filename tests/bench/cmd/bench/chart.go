@@ -58,6 +58,7 @@ func writeChart(path string, r *report) error {
 		}
 		plots[i/cols] = append(plots[i/cols], p)
 	}
+
 	img := vgimg.New(30*vg.Centimeter, 20*vg.Centimeter)
 	dc := draw.New(img)
 	dc.SetColor(color.White)
@@ -70,6 +71,7 @@ func writeChart(path string, r *report) error {
 			plots[y][x].Draw(canvases[y][x])
 		}
 	}
+
 	f, err := os.Create(path)
 	if err != nil {
 		return err

@@ -12,9 +12,9 @@ import (
 )
 
 // clientSteps are the issuance steps that the C++ client benchmark
-// (//backend/qualtrics:client_benchmark) times inside one process: key generation with the CSR,
-// and the create call over HTTPS, per key type, plus a list call as the cost of one HTTPS
-// exchange with a new TLS connection.
+// (//backend/qualtrics:client_benchmark) times inside one process. Per key type it times key
+// generation with the CSR, and the create call over HTTPS. A list call gives the cost of one
+// HTTPS exchange with a new TLS connection.
 type clientSteps struct {
 	Runs int
 	// List is the median time of one list call on an empty organization, in ms.
@@ -31,8 +31,8 @@ var (
 )
 
 // runClientBenchmark runs the C++ client benchmark binary against its own simulator and parses
-// its table. A missing binary is not an error of the run: the report then says the breakdown
-// was not measured.
+// its table. A missing binary does not fail the run, and the report then states that the
+// breakdown was not measured.
 func runClientBenchmark(ctx context.Context, binary, simulator string, runs int) clientSteps {
 	steps := clientSteps{Runs: runs, Prepare: map[string]stat{}, Create: map[string]stat{}}
 	if binary == "" {
@@ -48,6 +48,7 @@ func runClientBenchmark(ctx context.Context, binary, simulator string, runs int)
 		steps.Err = err
 		return steps
 	}
+
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, binary, strconv.Itoa(runs))
@@ -57,6 +58,7 @@ func runClientBenchmark(ctx context.Context, binary, simulator string, runs int)
 		steps.Err = fmt.Errorf("client benchmark %s failed: %w", binary, err)
 		return steps
 	}
+
 	for _, line := range regexp.MustCompile(`\r?\n`).Split(string(out), -1) {
 		if m := listLine.FindStringSubmatch(line); m != nil {
 			steps.List = stat{Median: number(m[1]), Min: number(m[2]), Max: number(m[3]), OK: true}

@@ -66,7 +66,7 @@ func main() {
 	flag.IntVar(&opts.Reps, "reps", 0, "repetitions (default 5, or 1 with -quick)")
 	flag.IntVar(&opts.Reads, "reads", 0, "measured reads per concurrency level (default 10000, or 300 with -quick)")
 	flag.Parse()
-	opts.Command = "bench " + strings.Join(os.Args[1:], " ")
+	opts.Command = strings.Join(os.Args, " ")
 	if _, err := run(context.Background(), opts, os.Stdout); err != nil {
 		fmt.Fprintf(os.Stderr, "Error: %v\n", err)
 		os.Exit(1)

@@ -99,7 +99,7 @@ func measureTarget(ctx context.Context, t *target, sim *simulator, starter *exec
 	}
 
 	if t.Key == keyOurs {
-		if err := measureIssuance(ctx, mount, storage, s); err != nil {
+		if err := measureIssuance(ctx, mount, storage, sim, s); err != nil {
 			return nil, err
 		}
 		if err := measureExpiry(ctx, mount, sim, s); err != nil {
@@ -177,11 +177,16 @@ func readLoad(ctx context.Context, m *vaulthost.Mount, t *target, path string, c
 	return all, elapsed, nil
 }
 
-// measureIssuance times one issue-on-read per key type and counts the storage writes it makes.
-func measureIssuance(ctx context.Context, m *vaulthost.Mount, storage *countingStorage, s sample) error {
+// measureIssuance times one issue-on-read per key type and counts the storage writes and the
+// Qualtrics calls it makes.
+func measureIssuance(ctx context.Context, m *vaulthost.Mount, storage *countingStorage, sim *simulator, s sample) error {
 	for _, kt := range keyTypes {
 		role := "issue-" + kt.Label
 		if err := writeRole(ctx, m, role, kt.Fields); err != nil {
+			return err
+		}
+		callsBefore, err := sim.Calls()
+		if err != nil {
 			return err
 		}
 		writesBefore := storage.writes()
@@ -191,11 +196,16 @@ func measureIssuance(ctx context.Context, m *vaulthost.Mount, storage *countingS
 		if err != nil {
 			return err
 		}
+		callsAfter, err := sim.Calls()
+		if err != nil {
+			return err
+		}
 		if resp.Data["from_storage"] != false {
 			return fmt.Errorf("cert/%s was served from storage on its first read", role)
 		}
 		s["issue_"+kt.Label+"_ms"] = ms(elapsed)
 		s["issue_"+kt.Label+"_writes"] = float64(storage.writes() - writesBefore)
+		s["issue_"+kt.Label+"_calls"] = float64(callsAfter - callsBefore)
 	}
 	return nil
 }

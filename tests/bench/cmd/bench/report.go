@@ -64,11 +64,12 @@ func metrics(cfg settings) []metric {
 	for _, kt := range keyTypes {
 		list = append(list,
 			metric{"issue_" + kt.Label + "_ms", "Issuance " + kt.Label + ", end to end", "ms", "%.1f", true, true},
-			metric{"issue_" + kt.Label + "_writes", "Storage writes per issuance " + kt.Label, "", "%.0f", true, true})
+			metric{"issue_" + kt.Label + "_writes", "Storage writes per issuance " + kt.Label, "", "%.0f", true, true},
+			metric{"issue_" + kt.Label + "_calls", "Qualtrics calls per issuance " + kt.Label, "", "%.0f", true, true})
 	}
 	list = append(list,
 		metric{"expiry_creates", fmt.Sprintf("Qualtrics creates for %d concurrent reads of an expired certificate", expiryReaders), "", "%.0f", true, false},
-		metric{"expiry_last_ms", fmt.Sprintf("Time to the last of %d answers (expired certificate)", expiryReaders), "ms", "%.1f", true, false})
+		metric{"expiry_last_ms", fmt.Sprintf("Time to the last of %d responses (expired certificate)", expiryReaders), "ms", "%.1f", true, false})
 	return list
 }
 
@@ -150,14 +151,14 @@ func (r *report) Markdown(chart string) string {
 	b.WriteString("# Performance: our C++ plugin next to Go plugins\n\n")
 	b.WriteString("Measured by `tests/bench/cmd/bench` in one run, with every plugin started by the same Vault SDK\n")
 	b.WriteString("host harness (`tests/host/vaulthost`: go-plugin AutoMTLS, protocol 5, storage over the broker):\n\n")
-	b.WriteString("- **qualtrics**: our C++ plugin, reading `cert/<role>` (issued once, then served from storage), with the Qualtrics simulator on loopback;\n")
+	b.WriteString("- **qualtrics**: our C++ plugin, reading `cert/<role>` (issued once, then served from the plugin's memory), with the Qualtrics simulator on loopback;\n")
 	b.WriteString("- **kv**: HashiCorp's `vault-plugin-secrets-kv` v0.25.0 as a version 2 store, served by `tests/bench/peer`, reading `data/bench`;\n")
 	b.WriteString("- **floor**: `tests/bench/floor`, a Go SDK plugin whose read is one storage Get over the broker.\n\n")
-	b.WriteString("The kv secret and the floor's entry hold the same fields as a `cert/<role>` answer, so the responses have about the same size.\n")
+	b.WriteString("The kv secret and the floor's entry hold the same fields as a `cert/<role>` response, so the responses have about the same size.\n")
 	fmt.Fprintf(&b, "Each figure is the median over %d repetitions, with the minimum and maximum in brackets when there are several. ", r.Options.Reps)
 	b.WriteString("Ratios are our median divided by the other plugin's median; below 1 means ours is smaller (for times and memory) and above 1 means ours is larger (for reads per second).\n\n")
-	fmt.Fprintf(&b, "Each repetition starts each plugin once, sends %d unmeasured reads, then %d measured reads at each of %v concurrent callers.\n",
-		r.Settings.WarmupReads, r.Settings.Reads, concurrencies)
+	fmt.Fprintf(&b, "Each repetition starts each plugin once, sends %d unmeasured reads, then %d measured reads with each of %s.\n",
+		r.Settings.WarmupReads, r.Settings.Reads, callerList())
 	b.WriteString("Latency is the time of one `HandleRequest` call of the SDK client, so it includes the host side of gRPC and the broker storage calls.\n\n")
 	b.WriteString("The start figures through the harness include go-plugin's work on the host side on every start: the SHA-256 check of the binary ")
 	fmt.Fprintf(&b, "(binary sizes: %s) and the host's P-521 key. ", r.binarySizes())
@@ -287,17 +288,17 @@ func (r *report) writeIssuance(b *strings.Builder) {
 	b.WriteString("## Issuance\n\n")
 	b.WriteString("The plugin logs no per-step timings. The end-to-end figure is one read of `cert/<role>` with no certificate yet, through the harness: ")
 	b.WriteString("key generation, CSR, the create call over HTTPS to the simulator, the storage writes over the broker and the gRPC round trip. ")
-	b.WriteString("The storage writes are counted on the host side. ")
+	b.WriteString("The storage writes are counted on the host side and the Qualtrics calls (create, list, delete, token) at the simulator. ")
 	if r.Steps.Err != nil {
 		fmt.Fprintf(b, "The per-step times are missing: %v.\n\n", r.Steps.Err)
 	} else {
 		fmt.Fprintf(b, "The key and create columns come from `//backend/qualtrics:client_benchmark` (median of %d runs per key type, with the range of the create call), ", r.Steps.Runs)
 		b.WriteString("which calls the same key, CSR and client code in one process; its create call opens a new TLS connection, as the plugin's does, and includes the simulator's signing. ")
 		fmt.Fprintf(b, "One list call on an empty organization, the cost of one HTTPS exchange, took %s ms. ", formatStat(r.Steps.List, "%.2f", true))
-		b.WriteString("The rest is the end-to-end median minus the two step medians: storage writes, gRPC and the engine's own work, plus noise. ")
+		b.WriteString("The rest is the end-to-end median minus the two step medians: Qualtrics calls other than the create, storage writes, gRPC and the engine's own work, plus noise. ")
 		b.WriteString("RSA key generation time varies widely from key to key (it searches for primes), so for RSA the rest can even come out negative; it is meaningful for EC and Ed25519 keys.\n\n")
 	}
-	b.WriteString("| key type | end to end (ms) | key + CSR (ms) | create call (ms) | rest (ms) | storage writes |\n|---|---|---|---|---|---|\n")
+	b.WriteString("| key type | end to end (ms) | key + CSR (ms) | create call (ms) | rest (ms) | storage writes | Qualtrics calls |\n|---|---|---|---|---|---|---|\n")
 	for _, kt := range keyTypes {
 		total := r.Stats[keyOurs]["issue_"+kt.Label+"_ms"]
 		prepare, create := r.Steps.Prepare[kt.Label], r.Steps.Create[kt.Label]
@@ -305,10 +306,11 @@ func (r *report) writeIssuance(b *strings.Builder) {
 		if total.OK && prepare.OK && create.OK {
 			rest = fmt.Sprintf("%.1f", total.Median-prepare.Median-create.Median)
 		}
-		fmt.Fprintf(b, "| %s | %s | %s | %s | %s | %s |\n", kt.Label,
+		fmt.Fprintf(b, "| %s | %s | %s | %s | %s | %s | %s |\n", kt.Label,
 			formatStat(total, "%.1f", r.Options.Reps > 1), formatStat(prepare, "%.1f", false),
 			formatStat(create, "%.1f", true), rest,
-			formatStat(r.Stats[keyOurs]["issue_"+kt.Label+"_writes"], "%.0f", false))
+			formatStat(r.Stats[keyOurs]["issue_"+kt.Label+"_writes"], "%.0f", false),
+			formatStat(r.Stats[keyOurs]["issue_"+kt.Label+"_calls"], "%.0f", false))
 	}
 	b.WriteString("\nThe expired-certificate figures use a role with `renew_before=0` and a certificate the simulator issued with a 3-second validity; ")
 	b.WriteString("all readers must receive the same new certificate.\n\n")
@@ -335,4 +337,17 @@ func (r *report) binarySizes() string {
 		}
 	}
 	return strings.Join(sizes, ", ")
+}
+
+// callerList names the concurrency levels, e.g. "1, 8 and 64 concurrent callers".
+func callerList() string {
+	var levels []string
+	for _, c := range concurrencies {
+		levels = append(levels, fmt.Sprint(c))
+	}
+	last := len(levels) - 1
+	if last == 0 {
+		return levels[0] + " concurrent callers"
+	}
+	return strings.Join(levels[:last], ", ") + " and " + levels[last] + " concurrent callers"
 }

@@ -60,6 +60,7 @@ func startSimulator(ctx context.Context, binary string, maxActive int) (*simulat
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("starting the simulator %s failed: %w", binary, err)
 	}
+
 	sim := &simulator{cmd: cmd, stdin: stdin}
 	lines := make(chan []byte, 1)
 	go func() {
@@ -80,6 +81,7 @@ func startSimulator(ctx context.Context, binary string, maxActive int) (*simulat
 		sim.Stop()
 		return nil, ctx.Err()
 	}
+
 	ca, err := os.ReadFile(sim.Ready.CAFile)
 	if err != nil {
 		sim.Stop()
@@ -114,7 +116,7 @@ func (s *simulator) Stop() {
 	}
 }
 
-// control sends one control API call and decodes the JSON answer into out when out is not nil.
+// control sends one control API call and decodes the JSON response into out when out is not nil.
 func (s *simulator) control(method, path string, body any, out any) error {
 	var reader io.Reader
 	if body != nil {
@@ -154,6 +156,20 @@ func (s *simulator) Creates() (int, error) {
 		return 0, err
 	}
 	return state.Requests["create"].Total, nil
+}
+
+// Calls returns how many API calls of any kind (create, list, delete, token and others) the
+// simulator has received since its last reset. Control calls are not counted.
+func (s *simulator) Calls() (int, error) {
+	var state simState
+	if err := s.control(http.MethodGet, "/state", nil, &state); err != nil {
+		return 0, err
+	}
+	total := 0
+	for _, endpoint := range state.Requests {
+		total += endpoint.Total
+	}
+	return total, nil
 }
 
 // Reset deletes every certificate and clears the counters.

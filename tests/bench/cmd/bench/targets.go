@@ -25,7 +25,7 @@ type target struct {
 	Label   string
 	Binary  string
 	Options map[string]string
-	// FirstPath is read right after the mount to time the first answered request.
+	// FirstPath is read right after the mount to time the first request that gets a response.
 	FirstPath string
 	// Seed stores the entry to read and returns the path of the read.
 	Seed func(ctx context.Context, m *vaulthost.Mount) (string, error)
