@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
+	"debug/buildinfo"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -49,7 +50,7 @@ type binaries struct {
 // failure, so a run that tested nothing cannot pass.
 func requireBinaries(t *testing.T) binaries {
 	t.Helper()
-	return binaries{
+	bins := binaries{
 		vault: requireExecutable(t, envVaultBinary, defaultVaultBinary,
 			"build it with: tests/realserver/build-vault.sh"),
 		plugin: requireExecutable(t, envPluginBinary, defaultPluginBinary,
@@ -57,6 +58,30 @@ func requireBinaries(t *testing.T) binaries {
 		sim: requireExecutable(t, envSimBinary, defaultSimBinary,
 			"build it with: go -C tests/qualtrics-sim build -o bin/qualtrics-sim ."),
 	}
+	requireAlignedSDK(t, bins.vault)
+	return bins
+}
+
+// requireAlignedSDK fails unless the Vault binary was linked with the sdk copy that
+// build-vault.sh prepares. A plain go build links the published sdk v0.9.2, and that server
+// panics on its first sys/ request, which would show up as confusing failures far from the cause.
+func requireAlignedSDK(t *testing.T, vaultBinary string) {
+	t.Helper()
+	info, err := buildinfo.ReadFile(vaultBinary)
+	if err != nil {
+		t.Fatalf("reading the Go build information of %s: %v", vaultBinary, err)
+	}
+	for _, dep := range info.Deps {
+		if dep.Path == "github.com/hashicorp/vault/sdk" {
+			if dep.Replace != nil && dep.Replace.Path == "./sdk" {
+				return
+			}
+			break
+		}
+	}
+	t.Fatalf("%s was not built by tests/realserver/build-vault.sh (its sdk is the published "+
+		"module, with which Vault 1.14.2 panics on sys/ requests); run "+
+		"tests/realserver/build-vault.sh instead of go build", vaultBinary)
 }
 
 func requireExecutable(t *testing.T, envName, fallback, howToBuild string) string {

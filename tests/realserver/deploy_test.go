@@ -164,7 +164,7 @@ func TestDeploySingleNodeConfig(t *testing.T) {
 	}
 }
 
-func TestDeployHAConfigFormsCluster(t *testing.T) {
+func TestDeployHAConfigSurvivesFailover(t *testing.T) {
 	bins := requireBinaries(t)
 	sim := startSimulator(t, bins)
 	shared := t.TempDir()
@@ -201,15 +201,7 @@ func TestDeployHAConfigFormsCluster(t *testing.T) {
 		unsealJoiningNode(t, node, leader.unsealKey)
 	}
 
-	raftConfig, err := leader.root().Logical().Read("sys/storage/raft/configuration")
-	if err != nil || raftConfig == nil {
-		t.Fatalf("reading the Raft configuration: %v", err)
-	}
-	config, _ := raftConfig.Data["config"].(map[string]any)
-	servers, _ := config["servers"].([]any)
-	if len(servers) != 3 {
-		t.Fatalf("Raft configuration lists %d servers, want 3: %v", len(servers), servers)
-	}
+	waitForVoters(t, leader, 3)
 
 	e := &engine{bins: bins, server: leader, sim: sim}
 	e.register(t, leader.root())
@@ -222,6 +214,73 @@ func TestDeployHAConfigFormsCluster(t *testing.T) {
 		t.Errorf("leader serial %s differs from the one read through vault-3 %s",
 			fromLeader.serial, issued.serial)
 	}
+
+	// Failover: the node that takes over runs the plugin from its own plugin directory and
+	// serves the stored certificate without issuing a new one.
+	creates := sim.createCount(t)
+	leader.Stop()
+	successor := waitForNewActive(t, nodes[1:])
+	afterFailover := readCertEventually(t, successor.root(), roleName)
+	if afterFailover.serial != issued.serial {
+		t.Errorf("after failover %s serves serial %s, want the stored %s", successor.name,
+			afterFailover.serial, issued.serial)
+	}
+	if got := sim.createCount(t); got != creates {
+		t.Errorf("simulator create calls = %d after failover, want %d", got, creates)
+	}
+	if err := rotate(successor.root(), roleName); err != nil {
+		t.Fatalf("rotate on the new active node %s: %v", successor.name, err)
+	}
+}
+
+// waitForVoters waits until the Raft configuration on leader lists count servers, all voters.
+// Vault's autopilot adds a joining node as a non-voter and promotes it only after it has been
+// healthy for the server stabilization time (10 s by default). Until then, losing the leader
+// leaves no quorum.
+func waitForVoters(t *testing.T, leader *vaultServer, count int) {
+	t.Helper()
+	deadline := time.Now().Add(serverReadyTimeout)
+	var servers []any
+	for time.Now().Before(deadline) {
+		raftConfig, err := leader.root().Logical().Read("sys/storage/raft/configuration")
+		if err != nil || raftConfig == nil {
+			t.Fatalf("reading the Raft configuration: %v", err)
+		}
+		config, _ := raftConfig.Data["config"].(map[string]any)
+		servers, _ = config["servers"].([]any)
+		voters := 0
+		for _, raw := range servers {
+			server, _ := raw.(map[string]any)
+			if voter, _ := server["voter"].(bool); voter {
+				voters++
+			}
+		}
+		if len(servers) == count && voters == count {
+			return
+		}
+		time.Sleep(time.Second)
+	}
+	t.Fatalf("Raft configuration after %v: %v, want %d servers, all voters", serverReadyTimeout,
+		servers, count)
+}
+
+// waitForNewActive returns the first of nodes that reports itself the unsealed active node,
+// failing after serverReadyTimeout.
+func waitForNewActive(t *testing.T, nodes []*vaultServer) *vaultServer {
+	t.Helper()
+	deadline := time.Now().Add(serverReadyTimeout)
+	for time.Now().Before(deadline) {
+		for _, node := range nodes {
+			health, err := node.client("").Sys().Health()
+			if err == nil && !health.Sealed && !health.Standby {
+				node.WaitActive()
+				return node
+			}
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	t.Fatalf("no node became active within %v after the leader stopped", serverReadyTimeout)
+	return nil
 }
 
 // unsealJoiningNode submits the unseal key to a node that joins through retry_join until it

@@ -313,15 +313,26 @@ func filteredEnv(prefix string) []string {
 	return env
 }
 
-// tailFile returns the last n lines of the file at path, or a note saying why it cannot.
+// tailFile returns the last n lines of the file at path, or a note saying why it cannot. Lines
+// that report a panic are prepended when they fall outside the tail, because the stack trace
+// after them can push them out.
 func tailFile(path string, n int) string {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return fmt.Sprintf("(cannot read %s: %v)", path, err)
 	}
 	lines := bytes.Split(bytes.TrimRight(data, "\n"), []byte("\n"))
+	var panics [][]byte
 	if len(lines) > n {
+		for _, line := range lines[:len(lines)-n] {
+			if bytes.Contains(line, []byte("panic")) {
+				panics = append(panics, line)
+			}
+		}
 		lines = lines[len(lines)-n:]
+	}
+	if len(panics) > 0 {
+		lines = append(append(panics, []byte("...")), lines...)
 	}
 	return string(bytes.Join(lines, []byte("\n")))
 }
