@@ -34,16 +34,6 @@ func TestErrorsReachClientThroughVault(t *testing.T) {
 		t.Errorf("read cert on an unconfigured mount: err %v, want the not-configured message", err)
 	}
 
-	// Vault runs the path's existence check before a write to a new role. A field error must
-	// still come back as 400 from the handler, not as a failed existence check (500).
-	_, err = root.Logical().Write(mountPath+"/roles/bad", map[string]any{"key_type": "dsa"})
-	if code := statusCode(err); code != http.StatusBadRequest {
-		t.Errorf("write roles/bad key_type=dsa: status %d (err %v), want 400", code, err)
-	}
-	if err == nil || !strings.Contains(err.Error(), "key_type") {
-		t.Errorf("write roles/bad key_type=dsa: err %v, want it to name key_type", err)
-	}
-
 	config := engineConfig(t, e.sim)
 	config["api_token"] = "not-a-valid-token"
 	_, err = root.Logical().Write(mountPath+"/config", config)
@@ -53,6 +43,22 @@ func TestErrorsReachClientThroughVault(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "check config api_token") {
 		t.Errorf("write config with a bad token: err %v, want it to point at api_token", err)
 	}
+}
+
+func TestRoleFieldErrorIsBadRequest(t *testing.T) {
+	e := newEngine(t)
+	root := e.server.root()
+
+	// Vault runs the path's existence check before a write to a new role. A field error must
+	// still come back as 400 from the handler, not as a failed existence check (500).
+	_, err := root.Logical().Write(mountPath+"/roles/bad", map[string]any{"key_type": "dsa"})
+	if code := statusCode(err); code != http.StatusBadRequest {
+		t.Errorf("write roles/bad key_type=dsa: status %d (err %v), want 400", code, err)
+	}
+	if err == nil || !strings.Contains(err.Error(), "key_type") {
+		t.Errorf("write roles/bad key_type=dsa: err %v, want it to name key_type", err)
+	}
+
 }
 
 func TestQuotaErrorNamesLimitAndFix(t *testing.T) {

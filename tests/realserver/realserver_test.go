@@ -431,3 +431,35 @@ func readCertEventually(t *testing.T, client *vaultapi.Client, role string) issu
 	}
 	return readCert(t, client, role)
 }
+
+func TestPathHelpAndOpenAPIThroughVault(t *testing.T) {
+	e := newEngine(t)
+	root := e.server.root()
+
+	help, err := root.Logical().ReadWithData(mountPath+"/cert/"+roleName,
+		map[string][]string{"help": {"1"}})
+	if err != nil || help == nil {
+		t.Fatalf("path-help %s/cert/%s: %v", mountPath, roleName, err)
+	}
+	if text, _ := help.Data["help"].(string); strings.TrimSpace(text) == "" {
+		t.Errorf("path-help %s/cert/%s returned no help text: %v", mountPath, roleName, help.Data)
+	}
+
+	spec, err := root.Logical().Read("sys/internal/specs/openapi")
+	if err != nil || spec == nil {
+		t.Fatalf("reading sys/internal/specs/openapi: %v", err)
+	}
+	paths, _ := spec.Data["paths"].(map[string]any)
+	for _, prefix := range []string{"/config", "/roles/", "/cert/", "/rotate/", "/certs/", "/tidy"} {
+		found := false
+		for path := range paths {
+			if strings.HasPrefix(path, "/"+mountPath+prefix) {
+				found = true
+				break
+			}
+		}
+		if !found {
+			t.Errorf("OpenAPI document has no path under /%s%s", mountPath, prefix)
+		}
+	}
+}
