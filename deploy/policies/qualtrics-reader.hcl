@@ -5,3 +5,9 @@
 path "qualtrics/cert/*" {
   capabilities = ["read"]
 }
+
+# The role whose certificate the engine presents to Qualtrics for its own calls once mutual TLS
+# is on (config mtls_role) is not for applications. Change the name if your mTLS role differs.
+path "qualtrics/cert/qualtrics-mtls" {
+  capabilities = ["deny"]
+}

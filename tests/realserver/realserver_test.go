@@ -171,6 +171,7 @@ func TestAdminPolicyManagesMount(t *testing.T) {
 type auditEntry struct {
 	Type    string `json:"type"`
 	Request struct {
+		ID        string `json:"id"`
 		Path      string `json:"path"`
 		Operation string `json:"operation"`
 	} `json:"request"`
@@ -238,6 +239,29 @@ func TestAuditDeviceHashesIssuedCertificate(t *testing.T) {
 	}
 	if got := hash.Data["hash"]; got != hashed {
 		t.Errorf("audit-hash of the issued certificate = %v, logged value = %s", got, hashed)
+	}
+
+	// The engine's own issuance line, which Vault copies into the server log, names the same
+	// request id as the audit entry and carries neither the certificate nor a key.
+	serverLog, err := os.ReadFile(e.server.logPath)
+	if err != nil {
+		t.Fatalf("reading the server log: %v", err)
+	}
+	issuedLine := ""
+	for _, line := range strings.Split(string(serverLog), "\n") {
+		if strings.Contains(line, "certificate issued") && strings.Contains(line, found.Request.ID) {
+			issuedLine = line
+		}
+	}
+	if found.Request.ID == "" || issuedLine == "" {
+		t.Errorf("server log has no \"certificate issued\" line with the audit request id %q",
+			found.Request.ID)
+	}
+	if body := pemLines[len(pemLines)/2]; strings.Contains(string(serverLog), body) {
+		t.Errorf("server log contains the issued certificate in clear (line %q)", body)
+	}
+	if strings.Contains(string(serverLog), "PRIVATE KEY") {
+		t.Error("server log contains a PEM private key")
 	}
 }
 
