@@ -1,6 +1,8 @@
 # A single OpenBao 2.x server with the Qualtrics plugin. Start with:
 #   bao server -config=deploy/single-node/openbao.hcl
 # Same layout as vault.hcl beside it; comments there explain each setting.
+# NOTE: unlike the Vault files, this one is not started by tests/realserver, because no OpenBao
+# build was available there; the audit stanza follows OpenBao's declarative audit documentation.
 
 storage "raft" {
   path    = "/var/lib/openbao/data"
