@@ -39,8 +39,8 @@ func writeChart(path string, r *report) error {
 	}
 	reads := fmt.Sprintf("after %d reads", r.Settings.Reads+r.Settings.WarmupReads)
 	panels := []panel{
-		{"Start-up (ms, lower is better)", "ms", []string{"start_handshake_ms", "start_first_answer_ms"},
-			[]string{"to handshake", "to first answer"}, true},
+		{"Start-up (ms, lower is better)", "ms", []string{"start_handshake_ms", "start_first_answer_ms", "exec_handshake_ms"},
+			[]string{"to handshake line", "to first answer", "plugin alone:\nexec to handshake line"}, true},
 		{"Resident memory (MiB, lower is better)", "MiB",
 			[]string{"rss_setup_mib", "rss_reads_mib", "anon_setup_mib", "anon_reads_mib"},
 			[]string{"RSS\nafter Setup", "RSS\n" + reads, "anonymous\nafter Setup", "anonymous\n" + reads}, false},

@@ -296,7 +296,8 @@ func (r *report) writeIssuance(b *strings.Builder) {
 		b.WriteString("which calls the same key, CSR and client code in one process; its create call opens a new TLS connection, as the plugin's does, and includes the simulator's signing. ")
 		fmt.Fprintf(b, "One list call on an empty organization, the cost of one HTTPS exchange, took %s ms. ", formatStat(r.Steps.List, "%.2f", true))
 		b.WriteString("The rest is the end-to-end median minus the two step medians: Qualtrics calls other than the create, storage writes, gRPC and the engine's own work, plus noise. ")
-		b.WriteString("RSA key generation time varies widely from key to key (it searches for primes), so for RSA the rest can even come out negative; it is meaningful for EC and Ed25519 keys.\n\n")
+		b.WriteString("The client benchmark runs once after the repetitions, in its own process against its own simulator, so the rest is an estimate that comes out negative when the load on the machine changed in between. ")
+		b.WriteString("RSA key generation time also varies widely from key to key (it searches for primes), so for RSA the rest says little.\n\n")
 	}
 	b.WriteString("| key type | end to end (ms) | key + CSR (ms) | create call (ms) | rest (ms) | storage writes | Qualtrics calls |\n|---|---|---|---|---|---|---|\n")
 	for _, kt := range keyTypes {
