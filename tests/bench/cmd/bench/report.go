@@ -177,8 +177,8 @@ func (r *report) Markdown(chart string) string {
 		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s |\n", label,
 			r.cell(keyOurs, m), r.cell(keyPeer, m), r.cell(keyFloor, m), r.ratioCell(m, keyPeer), r.ratioCell(m, keyFloor))
 	}
-	b.WriteString("\nOur plugin serves a current `cert/<role>` from memory with no storage call (see the storage reads row), ")
-	b.WriteString("while the kv peer and the floor read storage over the broker on every request, so the cached-read rows compare whole requests, not the same work.\n\n")
+	b.WriteString("\nOur plugin serves a current `cert/<role>` from memory with no storage call (see the storage reads row). ")
+	b.WriteString("The kv peer and the floor read storage over the broker on every request, so the cached-read rows compare whole requests, not the same work.\n\n")
 	if chart != "" {
 		fmt.Fprintf(&b, "![medians of start-up, memory, cached-read throughput and latency](%s)\n\n", chart)
 	}
@@ -292,8 +292,8 @@ func (r *report) writeIssuance(b *strings.Builder) {
 	if r.Steps.Err != nil {
 		fmt.Fprintf(b, "The per-step times are missing: %v.\n\n", r.Steps.Err)
 	} else {
-		fmt.Fprintf(b, "The key and create columns come from `//backend/qualtrics:client_benchmark` (median of %d runs per key type, with the range of the create call), ", r.Steps.Runs)
-		b.WriteString("which calls the same key, CSR and client code in one process; its create call opens a new TLS connection, as the plugin's does, and includes the simulator's signing. ")
+		fmt.Fprintf(b, "The key and create columns come from `//backend/qualtrics:client_benchmark` (median of %d runs per key type, with the range of the create call). ", r.Steps.Runs)
+		b.WriteString("It calls the same key, CSR and client code in one process. Its create call opens a new TLS connection, as the plugin's does, and includes the simulator's signing. ")
 		fmt.Fprintf(b, "One list call on an empty organization, the cost of one HTTPS exchange, took %s ms. ", formatStat(r.Steps.List, "%.2f", true))
 		b.WriteString("The rest is the end-to-end median minus the two step medians: Qualtrics calls other than the create, storage writes, gRPC and the engine's own work, plus noise. ")
 		b.WriteString("The client benchmark runs once after the repetitions, in its own process against its own simulator, so the rest is an estimate that comes out negative when the load on the machine changed in between. ")
