@@ -48,7 +48,8 @@ class QualtricsBackend : public LogicalBackend {
   }
 
   absl::StatusOr<ExistenceResult> HandleExistenceCheck(const Request& request) override {
-    if (!has_storage_) return absl::FailedPreconditionError("the backend was set up without storage");
+    if (!has_storage_)
+      return absl::FailedPreconditionError("the backend was set up without storage");
     return router_.HandleExistenceCheck(request);
   }
 

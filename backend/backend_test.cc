@@ -218,8 +218,8 @@ TEST(BackendTest, RootHelpListsEveryPath) {
     EXPECT_THAT(text, HasSubstr(path));
   }
   const nlohmann::json& paths = help->data["openapi"]["paths"];
-  for (const char* path : {"/config", "/roles/{name}", "/roles/", "/cert/{role}",
-                           "/rotate/{role}", "/certs/", "/certs/{id}", "/tidy"}) {
+  for (const char* path : {"/config", "/roles/{name}", "/roles/", "/cert/{role}", "/rotate/{role}",
+                           "/certs/", "/certs/{id}", "/tidy"}) {
     EXPECT_TRUE(paths.contains(path)) << path;
   }
   EXPECT_TRUE(paths["/cert/{role}"].contains("get"));

@@ -195,9 +195,7 @@ absl::Status Engine::DeleteRole(const std::string& name) {
   return status;
 }
 
-absl::StatusOr<std::vector<std::string>> Engine::ListRoles() {
-  return storage_->List(kRolePrefix);
-}
+absl::StatusOr<std::vector<std::string>> Engine::ListRoles() { return storage_->List(kRolePrefix); }
 
 // ---------------------------------------------------------------------------------------------
 // Certificates held by the mount
@@ -331,8 +329,8 @@ void Engine::Invalidate(std::string_view key) {
   if (key.substr(0, kCurrentCertPrefix.size()) == kCurrentCertPrefix &&
       key.size() > kCurrentCertPrefix.size() + kCurrentCertSuffix.size() &&
       key.substr(key.size() - kCurrentCertSuffix.size()) == kCurrentCertSuffix) {
-    std::string role(key.substr(kCurrentCertPrefix.size(),
-                                key.size() - kCurrentCertPrefix.size() - kCurrentCertSuffix.size()));
+    std::string role(key.substr(kCurrentCertPrefix.size(), key.size() - kCurrentCertPrefix.size() -
+                                                               kCurrentCertSuffix.size()));
     current_.erase(role);
     // The mTLS client presents this role's certificate; a new one needs a new client.
     if (config_ != nullptr && config_->mtls_role == role) {
@@ -367,9 +365,9 @@ absl::Status Engine::RevokeCertImpl(const std::string& id, const Request& reques
     return RevokeCertImpl(id, request, reason, (*record)->role, blocking);
   }
   if (*record == nullptr) {
-    return absl::NotFoundError(absl::StrCat("certificate not found: this mount has no record with id \"", id,
-                                            "\"; list the held ones with `vault list ",
-                                            request.mount_point, "certs`"));
+    return absl::NotFoundError(
+        absl::StrCat("certificate not found: this mount has no record with id \"", id,
+                     "\"; list the held ones with `vault list ", request.mount_point, "certs`"));
   }
   absl::StatusOr<std::shared_ptr<const ConfigRecord>> config = RequireConfig();
   if (!config.ok()) return config.status();
@@ -389,8 +387,8 @@ absl::Status Engine::RevokeCertImpl(const std::string& id, const Request& reques
          {"request_id", request.id},
          {"entity_id", request.entity_id}});
     return absl::Status(deleted.code(),
-                        absl::StrCat("revoking certificate ", id, " at Qualtrics failed: ",
-                                     std::string(deleted.message())));
+                        absl::StrCat("revoking certificate ", id,
+                                     " at Qualtrics failed: ", std::string(deleted.message())));
   }
   if (absl::Status status = storage_->Delete(CertKey(id)); !status.ok()) return status;
   absl::StatusOr<std::shared_ptr<const CertRecord>> current = LoadCurrent((*record)->role, false);
@@ -422,8 +420,7 @@ absl::StatusOr<TidyReport> Engine::Tidy(const Request& request, bool include_exp
   report.held_before = static_cast<int64_t>(records->size());
   for (const std::shared_ptr<const CertRecord>& record : *records) {
     bool expired = record->not_after <= Now();
-    bool superseded_past_grace =
-        record->state == kStateSuperseded && record->revoke_after <= Now();
+    bool superseded_past_grace = record->state == kStateSuperseded && record->revoke_after <= Now();
     if (!((include_expired && expired) || (include_superseded && superseded_past_grace))) {
       continue;
     }
@@ -445,8 +442,7 @@ absl::StatusOr<TidyReport> Engine::Tidy(const Request& request, bool include_exp
   return report;
 }
 
-absl::StatusOr<bool> Engine::FreeOneSlot(const Request& request,
-                                         const std::string& locked_role) {
+absl::StatusOr<bool> Engine::FreeOneSlot(const Request& request, const std::string& locked_role) {
   absl::StatusOr<std::vector<std::shared_ptr<const CertRecord>>> records = LoadAllCerts();
   if (!records.ok()) return records.status();
 
@@ -493,17 +489,19 @@ absl::Status Engine::QuotaError(const ConfigRecord& config, const absl::Status& 
           ? absl::StrCat("quota reached: this mount holds ", holders.size(),
                          " client certificates and the organization's maximum is ",
                          config.max_active_certificates, " (config max_active_certificates)")
-          : absl::StrCat("quota reached: Qualtrics rejected the create because the organization "
-                         "has its maximum number of active client certificates (",
-                         std::string(rejection.message()), "); this mount holds ",
-                         holders.size(), " of them and the rest are held outside this mount");
-  return MarkQuotaFull(absl::ResourceExhaustedError(absl::StrCat(
-      limit, ". None of this mount's certificates is expired or superseded",
-      holders.empty() ? "" : ": ", absl::StrJoin(holders, ", "),
-      ". Free a slot with `vault delete ", request.mount_point,
-      "certs/<id>` or, once certificates expire or are superseded, `vault write ",
-      request.mount_point, "tidy`; certificates held outside this mount must be deleted at "
-      "Qualtrics")));
+          : absl::StrCat(
+                "quota reached: Qualtrics rejected the create because the organization "
+                "has its maximum number of active client certificates (",
+                std::string(rejection.message()), "); this mount holds ", holders.size(),
+                " of them and the rest are held outside this mount");
+  return MarkQuotaFull(absl::ResourceExhaustedError(
+      absl::StrCat(limit, ". None of this mount's certificates is expired or superseded",
+                   holders.empty() ? "" : ": ", absl::StrJoin(holders, ", "),
+                   ". Free a slot with `vault delete ", request.mount_point,
+                   "certs/<id>` or, once certificates expire or are superseded, `vault write ",
+                   request.mount_point,
+                   "tidy`; certificates held outside this mount must be deleted at "
+                   "Qualtrics")));
 }
 
 absl::StatusOr<int> Engine::RollbackWal(const Request& request) {
@@ -579,8 +577,7 @@ absl::StatusOr<int> Engine::RollbackWal(const Request& request) {
   return cleared;
 }
 
-std::vector<std::string> Engine::EnforceRoleLimit(const RoleRecord& role,
-                                                  const Request& request) {
+std::vector<std::string> Engine::EnforceRoleLimit(const RoleRecord& role, const Request& request) {
   std::vector<std::string> warnings;
   if (role.max_certificates <= 0) return warnings;
   absl::StatusOr<std::vector<std::shared_ptr<const CertRecord>>> records = LoadAllCerts();

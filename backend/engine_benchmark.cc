@@ -24,8 +24,7 @@ double Percentile(std::vector<double> values, double fraction) {
 }
 
 int Run(int cached_reads, int issuances, const std::string& key_type) {
-  absl::StatusOr<std::unique_ptr<Simulator>> simulator =
-      Simulator::Start({"-max-active=1000"});
+  absl::StatusOr<std::unique_ptr<Simulator>> simulator = Simulator::Start({"-max-active=1000"});
   if (!simulator.ok()) {
     std::fprintf(stderr, "simulator failed to start: %s\n",
                  std::string(simulator.status().message()).c_str());
@@ -46,10 +45,12 @@ int Run(int cached_reads, int issuances, const std::string& key_type) {
     return backend->HandleRequest(request);
   };
   const SimulatorInfo& info = (*simulator)->info();
-  absl::StatusOr<Response> configured =
-      send(Operation::kUpdate, "config",
-           {{"base_url", info.base_url}, {"organization_id", info.organization_id},
-            {"api_token", info.api_token}, {"ca_bundle", info.ca_pem}, {"max_active_certificates", 1000}});
+  absl::StatusOr<Response> configured = send(Operation::kUpdate, "config",
+                                             {{"base_url", info.base_url},
+                                              {"organization_id", info.organization_id},
+                                              {"api_token", info.api_token},
+                                              {"ca_bundle", info.ca_pem},
+                                              {"max_active_certificates", 1000}});
   if (!configured.ok()) {
     std::fprintf(stderr, "config failed: %s\n", std::string(configured.status().message()).c_str());
     return 1;
@@ -63,7 +64,8 @@ int Run(int cached_reads, int issuances, const std::string& key_type) {
     absl::StatusOr<Response> rotated = send(Operation::kUpdate, "rotate/bench", {});
     issue_ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - start).count());
     if (!rotated.ok()) {
-      std::fprintf(stderr, "issuance failed: %s\n", std::string(rotated.status().message()).c_str());
+      std::fprintf(stderr, "issuance failed: %s\n",
+                   std::string(rotated.status().message()).c_str());
       return 1;
     }
   }
@@ -77,8 +79,8 @@ int Run(int cached_reads, int issuances, const std::string& key_type) {
       return 1;
     }
   }
-  std::printf("key_type=%s issuances=%d median=%.1f ms p90=%.1f ms\n", key_type.c_str(),
-              issuances, Percentile(issue_ms, 0.5), Percentile(issue_ms, 0.9));
+  std::printf("key_type=%s issuances=%d median=%.1f ms p90=%.1f ms\n", key_type.c_str(), issuances,
+              Percentile(issue_ms, 0.5), Percentile(issue_ms, 0.9));
   std::printf("cached reads=%d median=%.1f us p99=%.1f us\n", cached_reads,
               Percentile(cached_us, 0.5), Percentile(cached_us, 0.99));
   return 0;

@@ -56,9 +56,10 @@ absl::StatusOr<ServedCertificate> Engine::ReadCertificate(const std::string& rol
   absl::StatusOr<std::shared_ptr<const RoleRecord>> role = LoadRole(role_name);
   if (!role.ok()) return role.status();
   if (*role == nullptr) {
-    return absl::NotFoundError(absl::StrCat("role \"", role_name, "\" does not exist; create it "
-                                            "with `vault write ", request.mount_point, "roles/",
-                                            role_name, "`"));
+    return absl::NotFoundError(absl::StrCat("role \"", role_name,
+                                            "\" does not exist; create it "
+                                            "with `vault write ",
+                                            request.mount_point, "roles/", role_name, "`"));
   }
   absl::StatusOr<std::shared_ptr<const CertRecord>> current = LoadCurrent(role_name, true);
   if (!current.ok()) return current.status();
@@ -101,9 +102,10 @@ absl::StatusOr<ServedCertificate> Engine::Rotate(const std::string& role_name,
   absl::StatusOr<std::shared_ptr<const RoleRecord>> role = LoadRole(role_name);
   if (!role.ok()) return role.status();
   if (*role == nullptr) {
-    return absl::NotFoundError(absl::StrCat("role \"", role_name, "\" does not exist; create it "
-                                            "with `vault write ", request.mount_point, "roles/",
-                                            role_name, "`"));
+    return absl::NotFoundError(absl::StrCat("role \"", role_name,
+                                            "\" does not exist; create it "
+                                            "with `vault write ",
+                                            request.mount_point, "roles/", role_name, "`"));
   }
   if (IsPerformanceStandby()) return ReadOnlyError();
   absl::StatusOr<std::shared_ptr<const ConfigRecord>> config = RequireConfig();
@@ -122,7 +124,8 @@ Engine::CertResult Engine::IssueIfNeeded(const std::string& role_name, const Req
   if (!config.ok()) return config.status();
   absl::StatusOr<std::shared_ptr<const RoleRecord>> role = LoadRole(role_name);
   if (!role.ok()) return role.status();
-  if (*role == nullptr) return absl::NotFoundError(absl::StrCat("role \"", role_name, "\" was deleted"));
+  if (*role == nullptr)
+    return absl::NotFoundError(absl::StrCat("role \"", role_name, "\" was deleted"));
 
   // A rotation may have finished while this reader waited for the role's mutex.
   absl::StatusOr<std::shared_ptr<const CertRecord>> current = LoadCurrent(role_name, false);
@@ -306,11 +309,10 @@ Engine::CertResult Engine::IssueLocked(const ConfigRecord& config, const RoleRec
     superseded.revoke_after = Now() + role.revoke_grace_seconds;
     absl::Status status = PutCert(superseded, false);
     if (!status.ok()) {
-      warnings.push_back(absl::StrCat("the previous certificate ", previous->id,
-                                      " could not be marked superseded: ",
-                                      std::string(status.message()),
-                                      "; revoke it with `vault delete ", request.mount_point, "certs/",
-                                      previous->id, "`"));
+      warnings.push_back(absl::StrCat(
+          "the previous certificate ", previous->id,
+          " could not be marked superseded: ", std::string(status.message()),
+          "; revoke it with `vault delete ", request.mount_point, "certs/", previous->id, "`"));
     }
   }
   if (absl::Status status = PutCert(record, /*also_current=*/true); !status.ok()) {
@@ -320,7 +322,8 @@ Engine::CertResult Engine::IssueLocked(const ConfigRecord& config, const RoleRec
     return status;
   }
   drop_wal();
-  for (std::string& warning : EnforceRoleLimit(role, request)) warnings.push_back(std::move(warning));
+  for (std::string& warning : EnforceRoleLimit(role, request))
+    warnings.push_back(std::move(warning));
 
   if (!created->notice.empty()) {
     Log(LogLevel::kWarn, "Qualtrics returned a notice",

@@ -17,8 +17,8 @@ namespace vault_qualtrics {
 namespace {
 
 using ::testing::HasSubstr;
-using ::testing::Not;
 using testing::kTestToken;
+using ::testing::Not;
 using testing::TestBackend;
 
 std::string Message(const absl::Status& status) { return std::string(status.message()); }
@@ -60,7 +60,8 @@ TEST(PathCertTest, FirstReadIssues) {
   EXPECT_FALSE(data.contains("private_key"));
   EXPECT_FALSE(data.contains("private_key_type"));
 
-  absl::StatusOr<CertificateInfo> info = ParseCertificatePem(data["certificate"].get<std::string>());
+  absl::StatusOr<CertificateInfo> info =
+      ParseCertificatePem(data["certificate"].get<std::string>());
   ASSERT_TRUE(info.ok());
   EXPECT_EQ(data["serial_number"], info->serial_number);
   EXPECT_EQ(data["public_key_fingerprint"], info->public_key_fingerprint);
@@ -167,9 +168,9 @@ TEST(PathCertTest, ForbiddenExportHidesKey) {
   std::string key = StoredKey(t, "web");
   std::string key_body = key.substr(key.find('\n') + 1, 40);
   ASSERT_GT(key_body.size(), 20u);
-  for (const Response& response : {*first, *rotated, *t.Read("cert/web"),
-                                    *t.Read("certs/" + first->data["qualtrics_id"].get<std::string>()),
-                                    *t.Read("config")}) {
+  for (const Response& response :
+       {*first, *rotated, *t.Read("cert/web"),
+        *t.Read("certs/" + first->data["qualtrics_id"].get<std::string>()), *t.Read("config")}) {
     EXPECT_FALSE(response.data.contains("private_key"));
     EXPECT_THAT(response.data.dump(), Not(HasSubstr(key_body)));
     EXPECT_THAT(response.data.dump(), Not(HasSubstr("PRIVATE KEY")));
@@ -356,8 +357,10 @@ TEST(PathCertTest, EveryKeyTypeIssues) {
            {"rsa", 3072, 3072}, {"ec", 384, 384}, {"ed25519", 0, 256}}) {
     TestBackend t;
     ASSERT_TRUE(t.Configure().ok());
-    ASSERT_TRUE(t.CreateRole("web", {{"key_type", type}, {"key_bits", bits},
-                                     {"signature_digest", "sha384"}}).ok());
+    ASSERT_TRUE(
+        t.CreateRole("web",
+                     {{"key_type", type}, {"key_bits", bits}, {"signature_digest", "sha384"}})
+            .ok());
     absl::StatusOr<Response> read = t.Read("cert/web");
     ASSERT_TRUE(read.ok()) << type << ": " << read.status();
     EXPECT_EQ(read->data["key_bits"], expected_bits);

@@ -10,8 +10,8 @@ namespace vault_qualtrics {
 namespace {
 
 using ::testing::HasSubstr;
-using ::testing::UnorderedElementsAre;
 using testing::TestBackend;
+using ::testing::UnorderedElementsAre;
 
 TEST(PathCertsTest, ListShowsRoleStateAndExpiry) {
   TestBackend t;

@@ -29,8 +29,9 @@ std::vector<framework::FieldSchema> ConfigFields() {
                   "API token of a brand administrator, sent as X-API-TOKEN. Write-only: reads "
                   "show api_token_set."),
       StringField("client_id", "OAuth 2.0 client id, for the client credentials grant."),
-      StringField("client_secret", "OAuth 2.0 client secret. Write-only: reads show "
-                                   "client_secret_set."),
+      StringField("client_secret",
+                  "OAuth 2.0 client secret. Write-only: reads show "
+                  "client_secret_set."),
       StringField("token_url",
                   "OAuth 2.0 token endpoint. Default: https://{host of base_url}/oauth2/token."),
       StringField("scope", "Space-separated OAuth 2.0 scopes to request."),
@@ -40,8 +41,9 @@ std::vector<framework::FieldSchema> ConfigFields() {
       StringField("tls_server_name",
                   "Name to verify in Qualtrics' server certificate and send as SNI, when it "
                   "differs from the host of base_url."),
-      DurationField("connect_timeout", "Timeout for establishing a connection, in seconds or "
-                                       "as a duration such as \"10s\".",
+      DurationField("connect_timeout",
+                    "Timeout for establishing a connection, in seconds or "
+                    "as a duration such as \"10s\".",
                     kDefaultConnectTimeoutSeconds, 1, 300),
       DurationField("request_timeout",
                     "Timeout for one HTTP exchange, in seconds or as a duration such as \"30s\".",
@@ -83,7 +85,8 @@ absl::Status Invalid(std::string_view field, std::string_view message) {
 }
 
 absl::Status ValidateBaseUrl(const std::string& url) {
-  static const std::regex kHttpsUrl(R"(https://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[A-Za-z0-9._~/%-]*)?)");
+  static const std::regex kHttpsUrl(
+      R"(https://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[A-Za-z0-9._~/%-]*)?)");
   if (!std::regex_match(url, kHttpsUrl)) {
     return Invalid("base_url",
                    "expected an https URL with a host and an optional port and path, such as "
@@ -92,12 +95,10 @@ absl::Status ValidateBaseUrl(const std::string& url) {
   return absl::OkStatus();
 }
 
-absl::Status ValidatePathTemplate(std::string_view field, const std::string& value,
-                                  bool needs_id) {
+absl::Status ValidatePathTemplate(std::string_view field, const std::string& value, bool needs_id) {
   if (value.empty()) return absl::OkStatus();
   static const std::regex kTemplate(R"(/[A-Za-z0-9._~/{}-]*)");
-  if (!std::regex_match(value, kTemplate) ||
-      !absl::StrContains(value, "{organizationId}")) {
+  if (!std::regex_match(value, kTemplate) || !absl::StrContains(value, "{organizationId}")) {
     return Invalid(field, "expected a path starting with '/' that contains {organizationId}");
   }
   if (needs_id && !absl::StrContains(value, "{id}")) {
@@ -137,16 +138,19 @@ absl::Status Merge(const FieldData& data, ConfigRecord& config) {
   }
   if (data.Has("client_id") || data.Has("client_secret")) {
     set("client_id", config.oauth_client_id);
-    if (data.Has("client_secret")) config.oauth_client_secret = SecretBytes(data.GetString("client_secret"));
-    if (!config.oauth_client_id.empty() || !config.oauth_client_secret.empty()) config.api_token.Clear();
+    if (data.Has("client_secret"))
+      config.oauth_client_secret = SecretBytes(data.GetString("client_secret"));
+    if (!config.oauth_client_id.empty() || !config.oauth_client_secret.empty())
+      config.api_token.Clear();
   }
   set("token_url", config.oauth_token_url);
   set("scope", config.oauth_scope);
 
   static const std::regex kDatacenter(R"([a-z0-9][a-z0-9-]{0,31})");
   if (!config.datacenter.empty() && !std::regex_match(config.datacenter, kDatacenter)) {
-    return Invalid("datacenter", "expected a datacenter id of lower-case letters, digits and "
-                                 "'-', such as fra1");
+    return Invalid("datacenter",
+                   "expected a datacenter id of lower-case letters, digits and "
+                   "'-', such as fra1");
   }
   if (config.EffectiveBaseUrl().empty()) {
     return Invalid("datacenter", "missing: set datacenter (e.g. fra1) or base_url");
@@ -173,11 +177,13 @@ absl::Status Merge(const FieldData& data, ConfigRecord& config) {
   if (!config.oauth_token_url.empty()) {
     static const std::regex kHttps(R"(https://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[A-Za-z0-9._~/%-]*)?)");
     if (!std::regex_match(config.oauth_token_url, kHttps)) {
-      return Invalid("token_url", "expected an https URL such as "
-                                  "https://fra1.qualtrics.com/oauth2/token");
+      return Invalid("token_url",
+                     "expected an https URL such as "
+                     "https://fra1.qualtrics.com/oauth2/token");
     }
   }
-  if (!config.ca_bundle.empty() && !absl::StrContains(config.ca_bundle, "-----BEGIN CERTIFICATE-----")) {
+  if (!config.ca_bundle.empty() &&
+      !absl::StrContains(config.ca_bundle, "-----BEGIN CERTIFICATE-----")) {
     return Invalid("ca_bundle", "expected PEM certificates (-----BEGIN CERTIFICATE-----)");
   }
   static const std::regex kName(R"(\w(?:[\w.@-]*\w)?)");
@@ -188,9 +194,12 @@ absl::Status Merge(const FieldData& data, ConfigRecord& config) {
       !std::regex_match(config.tls_server_name, std::regex(R"([A-Za-z0-9.-]{1,253})"))) {
     return Invalid("tls_server_name", "expected a DNS name");
   }
-  if (absl::Status s = ValidatePathTemplate("create_path", config.create_path, false); !s.ok()) return s;
-  if (absl::Status s = ValidatePathTemplate("list_path", config.list_path, false); !s.ok()) return s;
-  if (absl::Status s = ValidatePathTemplate("delete_path", config.delete_path, true); !s.ok()) return s;
+  if (absl::Status s = ValidatePathTemplate("create_path", config.create_path, false); !s.ok())
+    return s;
+  if (absl::Status s = ValidatePathTemplate("list_path", config.list_path, false); !s.ok())
+    return s;
+  if (absl::Status s = ValidatePathTemplate("delete_path", config.delete_path, true); !s.ok())
+    return s;
   return absl::OkStatus();
 }
 

@@ -10,8 +10,8 @@ namespace vault_qualtrics {
 namespace {
 
 using ::testing::HasSubstr;
-using ::testing::Not;
 using testing::kTestToken;
+using ::testing::Not;
 using testing::TestBackend;
 
 std::string Message(const absl::Status& status) { return std::string(status.message()); }
@@ -58,9 +58,10 @@ TEST(PathConfigTest, WriteChecksConnection) {
 TEST(PathConfigTest, VerifyConnectionFalseSkipsCheck) {
   TestBackend t;
   t.qualtrics().FailNextList(absl::UnavailableError("unreachable"));
-  absl::StatusOr<Response> write =
-      t.Write("config", {{"datacenter", "fra1"}, {"organization_id", "O"},
-                         {"api_token", "x"}, {"verify_connection", false}});
+  absl::StatusOr<Response> write = t.Write("config", {{"datacenter", "fra1"},
+                                                      {"organization_id", "O"},
+                                                      {"api_token", "x"},
+                                                      {"verify_connection", false}});
   ASSERT_TRUE(write.ok()) << write.status();
   ASSERT_EQ(write->warnings.size(), 1u);
   EXPECT_THAT(write->warnings[0], HasSubstr("not checked"));
@@ -76,8 +77,9 @@ TEST(PathConfigTest, UpdateKeepsUnsetFieldsAndSwitchesAuth) {
   EXPECT_EQ(read->data["organization_id"], "ORG_1");
   EXPECT_EQ(read->data["api_token_set"], true);
 
-  ASSERT_TRUE(t.Write("config", {{"client_id", "cid"}, {"client_secret", "csec"},
-                                 {"scope", "manage:all"}}).ok());
+  ASSERT_TRUE(
+      t.Write("config", {{"client_id", "cid"}, {"client_secret", "csec"}, {"scope", "manage:all"}})
+          .ok());
   read = t.Read("config");
   EXPECT_EQ(read->data["auth_method"], "oauth");
   EXPECT_EQ(read->data["api_token_set"], false);
@@ -93,8 +95,10 @@ TEST(PathConfigTest, InvalidFieldsAreNamed) {
   };
   std::vector<Case> cases = {
       {{{"organization_id", "O"}, {"api_token", "x"}}, "datacenter"},
-      {{{"base_url", "http://fra1.qualtrics.com/API/v3"}, {"organization_id", "O"},
-        {"api_token", "x"}}, "base_url"},
+      {{{"base_url", "http://fra1.qualtrics.com/API/v3"},
+        {"organization_id", "O"},
+        {"api_token", "x"}},
+       "base_url"},
       {{{"base_url", "https://user@host/API"}, {"organization_id", "O"}, {"api_token", "x"}},
        "base_url"},
       {{{"base_url", "https://host/API?x=1"}, {"organization_id", "O"}, {"api_token", "x"}},
@@ -104,24 +108,48 @@ TEST(PathConfigTest, InvalidFieldsAreNamed) {
       {{{"datacenter", "fra1"}, {"organization_id", "O"}}, "api_token"},
       {{{"datacenter", "fra1"}, {"organization_id", "O"}, {"client_id", "c"}}, "client_secret"},
       {{{"datacenter", "fra1"}, {"organization_id", "O"}, {"client_secret", "c"}}, "client_id"},
-      {{{"datacenter", "fra1"}, {"organization_id", "O"}, {"api_token", "x"},
-        {"ca_bundle", "not pem"}}, "ca_bundle"},
-      {{{"datacenter", "fra1"}, {"organization_id", "O"}, {"api_token", "x"},
-        {"max_active_certificates", 0}}, "max_active_certificates"},
-      {{{"datacenter", "fra1"}, {"organization_id", "O"}, {"api_token", "x"},
-        {"connect_timeout", "forever"}}, "connect_timeout"},
-      {{{"datacenter", "fra1"}, {"organization_id", "O"}, {"api_token", "x"},
-        {"max_retries", 11}}, "max_retries"},
-      {{{"datacenter", "fra1"}, {"organization_id", "O"}, {"api_token", "x"},
-        {"delete_path", "/organizations/{organizationId}/x"}}, "delete_path"},
-      {{{"datacenter", "fra1"}, {"organization_id", "O"}, {"api_token", "x"},
-        {"token_url", "http://x/token"}}, "token_url"},
-      {{{"datacenter", "fra1"}, {"organization_id", "O"}, {"api_token", "x"},
-        {"mtls_role", "bad role"}}, "mtls_role"},
-      {{{"datacenter", "fra1"}, {"organization_id", "O"}, {"api_token", "x"},
-        {"verify_connection", "perhaps"}}, "verify_connection"},
-      {{{"datacenter", "fra1"}, {"organization_id", "O"}, {"api_token", "x"},
-        {"organisation_id", "typo"}}, "organisation_id"},
+      {{{"datacenter", "fra1"},
+        {"organization_id", "O"},
+        {"api_token", "x"},
+        {"ca_bundle", "not pem"}},
+       "ca_bundle"},
+      {{{"datacenter", "fra1"},
+        {"organization_id", "O"},
+        {"api_token", "x"},
+        {"max_active_certificates", 0}},
+       "max_active_certificates"},
+      {{{"datacenter", "fra1"},
+        {"organization_id", "O"},
+        {"api_token", "x"},
+        {"connect_timeout", "forever"}},
+       "connect_timeout"},
+      {{{"datacenter", "fra1"}, {"organization_id", "O"}, {"api_token", "x"}, {"max_retries", 11}},
+       "max_retries"},
+      {{{"datacenter", "fra1"},
+        {"organization_id", "O"},
+        {"api_token", "x"},
+        {"delete_path", "/organizations/{organizationId}/x"}},
+       "delete_path"},
+      {{{"datacenter", "fra1"},
+        {"organization_id", "O"},
+        {"api_token", "x"},
+        {"token_url", "http://x/token"}},
+       "token_url"},
+      {{{"datacenter", "fra1"},
+        {"organization_id", "O"},
+        {"api_token", "x"},
+        {"mtls_role", "bad role"}},
+       "mtls_role"},
+      {{{"datacenter", "fra1"},
+        {"organization_id", "O"},
+        {"api_token", "x"},
+        {"verify_connection", "perhaps"}},
+       "verify_connection"},
+      {{{"datacenter", "fra1"},
+        {"organization_id", "O"},
+        {"api_token", "x"},
+        {"organisation_id", "typo"}},
+       "organisation_id"},
   };
   for (const Case& c : cases) {
     TestBackend t;

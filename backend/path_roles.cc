@@ -91,8 +91,10 @@ absl::Status Merge(const FieldData& data, bool creating, RoleRecord& role) {
   }
   if (creating || data.Has("renew_before")) role.renew_before_seconds = data.GetInt("renew_before");
   if (creating || data.Has("revoke_grace")) role.revoke_grace_seconds = data.GetInt("revoke_grace");
-  if (creating || data.Has("allow_key_export")) role.allow_key_export = data.GetBool("allow_key_export");
-  if (creating || data.Has("max_certificates")) role.max_certificates = data.GetInt("max_certificates");
+  if (creating || data.Has("allow_key_export"))
+    role.allow_key_export = data.GetBool("allow_key_export");
+  if (creating || data.Has("max_certificates"))
+    role.max_certificates = data.GetInt("max_certificates");
 
   // Store the concrete size so reads show what is generated.
   absl::StatusOr<KeySpec> spec = ParseKeySpec(role.key_type, static_cast<int>(role.key_bits));
@@ -107,14 +109,16 @@ absl::Status Merge(const FieldData& data, bool creating, RoleRecord& role) {
     return Invalid("country", "expected a two-letter upper-case ISO 3166 code such as DE");
   }
   static const std::regex kPrintable(R"([A-Za-z0-9 '()+,./:=?*@&_-]*)");
-  for (auto [name, value] : {std::pair<const char*, const std::string*>{"common_name", &role.common_name},
-                             {"organization", &role.organization},
-                             {"organizational_unit", &role.organizational_unit},
-                             {"locality", &role.locality},
-                             {"province", &role.province}}) {
+  for (auto [name, value] :
+       {std::pair<const char*, const std::string*>{"common_name", &role.common_name},
+        {"organization", &role.organization},
+        {"organizational_unit", &role.organizational_unit},
+        {"locality", &role.locality},
+        {"province", &role.province}}) {
     if (!std::regex_match(*value, kPrintable)) {
-      return Invalid(name, "expected letters, digits, spaces and the punctuation ' ( ) + , . / : "
-                           "= ? * @ & _ -");
+      return Invalid(name,
+                     "expected letters, digits, spaces and the punctuation ' ( ) + , . / : "
+                     "= ? * @ & _ -");
     }
   }
   return absl::OkStatus();
@@ -145,7 +149,8 @@ std::vector<framework::Path> RolePaths(Engine* engine) {
   role.help_synopsis = kRoleSynopsis;
   role.help_description = kRoleDescription;
   role.existence_check = [engine](const Request&, const FieldData& data) -> absl::StatusOr<bool> {
-    absl::StatusOr<std::shared_ptr<const RoleRecord>> stored = engine->LoadRole(data.GetString("name"));
+    absl::StatusOr<std::shared_ptr<const RoleRecord>> stored =
+        engine->LoadRole(data.GetString("name"));
     if (!stored.ok()) return stored.status();
     return *stored != nullptr;
   };

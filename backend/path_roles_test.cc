@@ -33,8 +33,10 @@ TEST(PathRolesTest, CreateAppliesDefaults) {
 
 TEST(PathRolesTest, UpdateKeepsUnsetFields) {
   TestBackend t;
-  ASSERT_TRUE(t.CreateRole("web", {{"key_type", "rsa"}, {"key_bits", 3072},
-                                   {"organization", "Example"}, {"renew_before", "30d"}})
+  ASSERT_TRUE(t.CreateRole("web", {{"key_type", "rsa"},
+                                   {"key_bits", 3072},
+                                   {"organization", "Example"},
+                                   {"renew_before", "30d"}})
                   .ok());
   ASSERT_TRUE(t.Write("roles/web", {{"allow_key_export", true}}).ok());
   absl::StatusOr<Response> read = t.Read("roles/web");

@@ -27,7 +27,8 @@ framework::Path RotatePath(Engine* engine) {
         if (!served.ok()) return served.status();
         absl::StatusOr<std::shared_ptr<const RoleRecord>> role = engine->LoadRole(name);
         if (!role.ok()) return role.status();
-        if (*role == nullptr) return absl::NotFoundError(absl::StrCat("role \"", name, "\" was deleted"));
+        if (*role == nullptr)
+          return absl::NotFoundError(absl::StrCat("role \"", name, "\" was deleted"));
         Response response;
         response.data = CertificateResponseData(*engine, *served, **role);
         response.warnings = served->warnings;

@@ -10,8 +10,8 @@ namespace vault_qualtrics {
 namespace {
 
 using ::testing::ElementsAre;
-using ::testing::UnorderedElementsAre;
 using testing::TestBackend;
+using ::testing::UnorderedElementsAre;
 
 TEST(PathTidyTest, RevokesExpiredAndSupersededPastGrace) {
   TestBackend t;
@@ -37,8 +37,7 @@ TEST(PathTidyTest, RevokesExpiredAndSupersededPastGrace) {
   ASSERT_TRUE(second.ok());
   EXPECT_THAT(second->data["revoked"].get<std::vector<std::string>>(), ElementsAre(superseded));
   EXPECT_THAT(t.qualtrics().ids(), ElementsAre(current));
-  EXPECT_THAT(t.List("certs/")->data["keys"].get<std::vector<std::string>>(),
-              ElementsAre(current));
+  EXPECT_THAT(t.List("certs/")->data["keys"].get<std::vector<std::string>>(), ElementsAre(current));
 }
 
 TEST(PathTidyTest, KeepsSupersededInsideGrace) {

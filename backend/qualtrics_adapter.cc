@@ -59,39 +59,40 @@ class QualtricsCertificateAuthority : public CertificateAuthority {
 }  // namespace
 
 CertificateAuthorityFactory QualtricsCertificateAuthorityFactory() {
-  return [](const ConfigRecord& config,
-            const ClientIdentity* identity) -> absl::StatusOr<std::shared_ptr<CertificateAuthority>> {
-    ClientOptions options;
-    options.base_url = config.EffectiveBaseUrl();
-    options.organization_id = config.organization_id;
-    if (!config.oauth_client_id.empty()) {
-      OAuthCredentials oauth;
-      oauth.token_url = config.EffectiveTokenUrl();
-      oauth.client_id = config.oauth_client_id;
-      oauth.client_secret = config.oauth_client_secret.Copy();
-      oauth.scope = config.oauth_scope;
-      options.oauth = std::move(oauth);
-    } else {
-      options.api_token = config.api_token.Copy();
-    }
-    options.ca_bundle_pem = config.ca_bundle;
-    options.server_name = config.tls_server_name;
-    if (identity != nullptr) {
-      options.client_certificate_pem = identity->certificate_pem;
-      options.client_key_pem = identity->private_key_pem.Copy();
-    }
-    options.connect_timeout = absl::Seconds(config.connect_timeout_seconds);
-    options.request_timeout = absl::Seconds(config.request_timeout_seconds);
-    options.retry.max_retries = static_cast<int>(config.max_retries);
-    if (!config.create_path.empty()) options.paths.create = config.create_path;
-    if (!config.list_path.empty()) options.paths.list = config.list_path;
-    if (!config.delete_path.empty()) options.paths.remove = config.delete_path;
+  return
+      [](const ConfigRecord& config,
+         const ClientIdentity* identity) -> absl::StatusOr<std::shared_ptr<CertificateAuthority>> {
+        ClientOptions options;
+        options.base_url = config.EffectiveBaseUrl();
+        options.organization_id = config.organization_id;
+        if (!config.oauth_client_id.empty()) {
+          OAuthCredentials oauth;
+          oauth.token_url = config.EffectiveTokenUrl();
+          oauth.client_id = config.oauth_client_id;
+          oauth.client_secret = config.oauth_client_secret.Copy();
+          oauth.scope = config.oauth_scope;
+          options.oauth = std::move(oauth);
+        } else {
+          options.api_token = config.api_token.Copy();
+        }
+        options.ca_bundle_pem = config.ca_bundle;
+        options.server_name = config.tls_server_name;
+        if (identity != nullptr) {
+          options.client_certificate_pem = identity->certificate_pem;
+          options.client_key_pem = identity->private_key_pem.Copy();
+        }
+        options.connect_timeout = absl::Seconds(config.connect_timeout_seconds);
+        options.request_timeout = absl::Seconds(config.request_timeout_seconds);
+        options.retry.max_retries = static_cast<int>(config.max_retries);
+        if (!config.create_path.empty()) options.paths.create = config.create_path;
+        if (!config.list_path.empty()) options.paths.list = config.list_path;
+        if (!config.delete_path.empty()) options.paths.remove = config.delete_path;
 
-    absl::StatusOr<std::unique_ptr<QualtricsClient>> client =
-        NewQualtricsClient(std::move(options));
-    if (!client.ok()) return client.status();
-    return std::make_shared<QualtricsCertificateAuthority>(*std::move(client));
-  };
+        absl::StatusOr<std::unique_ptr<QualtricsClient>> client =
+            NewQualtricsClient(std::move(options));
+        if (!client.ok()) return client.status();
+        return std::make_shared<QualtricsCertificateAuthority>(*std::move(client));
+      };
 }
 
 }  // namespace vault_qualtrics

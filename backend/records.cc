@@ -1,9 +1,8 @@
 #include "backend/records.h"
 
+#include <nlohmann/json.hpp>
 #include <string>
 #include <utility>
-
-#include <nlohmann/json.hpp>
 
 #include "absl/strings/str_cat.h"
 
@@ -28,10 +27,10 @@ absl::StatusOr<Json> ParseRecord(std::string_view text, std::string_view kind) {
     return absl::DataLossError(absl::StrCat("stored ", std::string(kind), " has no version"));
   }
   if (version->get<int64_t>() > kRecordVersion) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "stored ", std::string(kind), " has schema version ", version->get<int64_t>(),
-        ", written by a newer plugin; this plugin reads version ", kRecordVersion,
-        " and older, so upgrade the plugin"));
+    return absl::FailedPreconditionError(
+        absl::StrCat("stored ", std::string(kind), " has schema version ", version->get<int64_t>(),
+                     ", written by a newer plugin; this plugin reads version ", kRecordVersion,
+                     " and older, so upgrade the plugin"));
   }
   return json;
 }

@@ -15,10 +15,10 @@
 namespace vault_qualtrics {
 namespace {
 
-using ::testing::HasSubstr;
-using ::testing::Not;
 using testing::FakeSystemView;
+using ::testing::HasSubstr;
 using testing::MemoryStorage;
+using ::testing::Not;
 
 class SimulatorTest : public ::testing::Test {
  protected:
@@ -104,8 +104,8 @@ TEST_F(SimulatorTest, IssueCacheRotateListDelete) {
 TEST_F(SimulatorTest, ConcurrentReadersCreateOnce) {
   ASSERT_TRUE(Configure().ok());
   ASSERT_TRUE(Do(Operation::kCreate, "roles/web").ok());
-  ASSERT_TRUE(simulator_->AddFault({{"match", "create"}, {"kind", "latency"}, {"delay_ms", 300}})
-                  .ok());
+  ASSERT_TRUE(
+      simulator_->AddFault({{"match", "create"}, {"kind", "latency"}, {"delay_ms", 300}}).ok());
   std::vector<std::thread> readers;
   std::vector<absl::StatusOr<Response>> results(6, absl::UnknownError("not run"));
   for (size_t i = 0; i < results.size(); ++i) {

@@ -20,9 +20,7 @@ inline constexpr std::string_view kCertsPrefix = "certs/";
 // Prefix of write-ahead entries for creates at Qualtrics not yet stored: wal/<id>.
 inline constexpr std::string_view kWalPrefix = "wal/";
 
-inline std::string RoleKey(std::string_view name) {
-  return std::string(kRolePrefix).append(name);
-}
+inline std::string RoleKey(std::string_view name) { return std::string(kRolePrefix).append(name); }
 inline std::string CurrentCertKey(std::string_view role) {
   return std::string(kCurrentCertPrefix).append(role).append(kCurrentCertSuffix);
 }

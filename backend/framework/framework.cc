@@ -131,7 +131,8 @@ absl::StatusOr<nlohmann::json> ConvertDuration(const FieldSchema& field,
   } else if (raw.is_string()) {
     absl::StatusOr<int64_t> parsed = ParseDurationSeconds(raw.get<std::string>());
     if (!parsed.ok()) {
-      return FieldError(field, "expected seconds or a duration such as \"90s\", \"12h\" or \"30d\"");
+      return FieldError(field,
+                        "expected seconds or a duration such as \"90s\", \"12h\" or \"30d\"");
     }
     seconds = *parsed;
   } else {
@@ -164,7 +165,8 @@ absl::StatusOr<nlohmann::json> ConvertSlice(const FieldSchema& field, const nloh
 
 absl::StatusOr<nlohmann::json> ConvertEnum(const FieldSchema& field, const nlohmann::json& raw) {
   if (!raw.is_string()) {
-    return FieldError(field, absl::StrCat("expected one of: ", absl::StrJoin(field.allowed_values, ", ")));
+    return FieldError(field,
+                      absl::StrCat("expected one of: ", absl::StrJoin(field.allowed_values, ", ")));
   }
   std::string value = raw.get<std::string>();
   if (std::find(field.allowed_values.begin(), field.allowed_values.end(), value) ==
@@ -255,7 +257,8 @@ FieldSchema StringField(std::string name, std::string description, nlohmann::jso
 
 FieldSchema IntField(std::string name, std::string description, nlohmann::json default_value,
                      std::optional<int64_t> min, std::optional<int64_t> max) {
-  FieldSchema field = StringField(std::move(name), std::move(description), std::move(default_value));
+  FieldSchema field =
+      StringField(std::move(name), std::move(description), std::move(default_value));
   field.type = FieldType::kInt;
   field.min = min;
   field.max = max;
@@ -263,15 +266,16 @@ FieldSchema IntField(std::string name, std::string description, nlohmann::json d
 }
 
 FieldSchema BoolField(std::string name, std::string description, nlohmann::json default_value) {
-  FieldSchema field = StringField(std::move(name), std::move(description), std::move(default_value));
+  FieldSchema field =
+      StringField(std::move(name), std::move(description), std::move(default_value));
   field.type = FieldType::kBool;
   return field;
 }
 
 FieldSchema DurationField(std::string name, std::string description, nlohmann::json default_value,
                           std::optional<int64_t> min, std::optional<int64_t> max) {
-  FieldSchema field = IntField(std::move(name), std::move(description), std::move(default_value),
-                               min, max);
+  FieldSchema field =
+      IntField(std::move(name), std::move(description), std::move(default_value), min, max);
   field.type = FieldType::kDurationSeconds;
   return field;
 }
@@ -284,7 +288,8 @@ FieldSchema SliceField(std::string name, std::string description) {
 
 FieldSchema EnumField(std::string name, std::string description,
                       std::vector<std::string> allowed_values, nlohmann::json default_value) {
-  FieldSchema field = StringField(std::move(name), std::move(description), std::move(default_value));
+  FieldSchema field =
+      StringField(std::move(name), std::move(description), std::move(default_value));
   field.type = FieldType::kEnum;
   field.allowed_values = std::move(allowed_values);
   return field;
@@ -386,9 +391,9 @@ absl::StatusOr<FieldData> ValidateFields(const std::vector<FieldSchema>& fields,
     for (const FieldSchema& field : fields) {
       if (!field.in_path) known.push_back(field.name);
     }
-    return absl::InvalidArgumentError(
-        absl::StrCat("unknown field", unknown.size() > 1 ? "s " : " ", absl::StrJoin(unknown, ", "),
-                     "; this path accepts: ", known.empty() ? "no fields" : absl::StrJoin(known, ", ")));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "unknown field", unknown.size() > 1 ? "s " : " ", absl::StrJoin(unknown, ", "),
+        "; this path accepts: ", known.empty() ? "no fields" : absl::StrJoin(known, ", ")));
   }
 
   nlohmann::json values = nlohmann::json::object();
@@ -579,12 +584,12 @@ nlohmann::json Router::OpenApi(const CompiledPath* only) const {
         case Operation::kList:
           method = "get";
           operation["operationId"] = "list" + id_base;
-          operation["parameters"] = nlohmann::json::array(
-              {{{"name", "list"},
-                {"description", "Must be set to `true`"},
-                {"in", "query"},
-                {"schema", {{"type", "string"}, {"enum", {"true"}}}},
-                {"required", true}}});
+          operation["parameters"] =
+              nlohmann::json::array({{{"name", "list"},
+                                      {"description", "Must be set to `true`"},
+                                      {"in", "query"},
+                                      {"schema", {{"type", "string"}, {"enum", {"true"}}}},
+                                      {"required", true}}});
           break;
         case Operation::kCreate:
         case Operation::kUpdate:
@@ -622,8 +627,9 @@ nlohmann::json Router::OpenApi(const CompiledPath* only) const {
 
 Response Router::RootHelp() const {
   std::string text = options_.help;
-  text += "\n\n## PATHS\n\nThe following paths are supported by this backend. To view help for any of\n"
-          "the paths below, use the help command with any route matching the path pattern.\n";
+  text +=
+      "\n\n## PATHS\n\nThe following paths are supported by this backend. To view help for any of\n"
+      "the paths below, use the help command with any route matching the path pattern.\n";
   for (const CompiledPath& compiled : paths_) {
     absl::StrAppend(&text, "\n    ", compiled.path().pattern, "\n        ",
                     compiled.path().help_synopsis, "\n");
@@ -643,7 +649,8 @@ Response Router::PathHelp(const CompiledPath& compiled) const {
       absl::StrAppend(&text, "\n", field.name, " (", TypeName(field.type), ")\n\n    ",
                       field.description, "\n");
       if (!field.allowed_values.empty()) {
-        absl::StrAppend(&text, "    Allowed values: ", absl::StrJoin(field.allowed_values, ", "), "\n");
+        absl::StrAppend(&text, "    Allowed values: ", absl::StrJoin(field.allowed_values, ", "),
+                        "\n");
       }
       if (!field.default_value.is_null()) {
         absl::StrAppend(&text, "    Default: ", field.default_value.dump(), "\n");

@@ -84,7 +84,8 @@ Router MakeRouter(std::atomic<int>* periodic_calls, bool standby = false) {
   return *std::move(router);
 }
 
-Request MakeRequest(Operation op, std::string path, nlohmann::json data = nlohmann::json::object()) {
+Request MakeRequest(Operation op, std::string path,
+                    nlohmann::json data = nlohmann::json::object()) {
   Request request;
   request.operation = op;
   request.path = std::move(path);
@@ -109,9 +110,9 @@ TEST(ParseDurationTest, RejectsMalformedValues) {
 }
 
 TEST(ValidateFieldsTest, ConvertsEveryType) {
-  std::vector<FieldSchema> fields = {
-      StringField("s", ""), IntField("i", ""), BoolField("b", ""), DurationField("d", ""),
-      SliceField("l", ""), EnumField("e", "", {"x", "y"})};
+  std::vector<FieldSchema> fields = {StringField("s", ""), IntField("i", ""),
+                                     BoolField("b", ""),   DurationField("d", ""),
+                                     SliceField("l", ""),  EnumField("e", "", {"x", "y"})};
   absl::StatusOr<FieldData> data = ValidateFields(
       fields, {{"s", 12}, {"i", "42"}, {"b", "true"}, {"d", "2h"}, {"l", "a, b,,c"}, {"e", "y"}});
   ASSERT_TRUE(data.ok()) << data.status();
@@ -300,7 +301,8 @@ TEST(RouterTest, PathHelpHasHelpSeeAlsoAndOpenApi) {
   EXPECT_EQ(item["parameters"][0]["name"], "name");
   EXPECT_EQ(item["parameters"][0]["in"], "path");
   EXPECT_EQ(item["get"]["operationId"], "readRolesName");
-  auto properties = item["post"]["requestBody"]["content"]["application/json"]["schema"]["properties"];
+  auto properties =
+      item["post"]["requestBody"]["content"]["application/json"]["schema"]["properties"];
   EXPECT_EQ(properties["key_type"]["enum"], nlohmann::json({"rsa", "ec"}));
   EXPECT_EQ(properties["key_bits"]["type"], "integer");
   EXPECT_FALSE(properties.contains("name"));

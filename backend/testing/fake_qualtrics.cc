@@ -44,7 +44,8 @@ FakeQualtrics::FakeQualtrics(std::function<int64_t()> now) : now_(std::move(now)
   EVP_PKEY* key = NewP256Key();
   X509_NAME* name = X509_NAME_new();
   X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
-                             reinterpret_cast<const unsigned char*>("Fake Qualtrics CA"), -1, -1, 0);
+                             reinterpret_cast<const unsigned char*>("Fake Qualtrics CA"), -1, -1,
+                             0);
   X509* cert = NewCertificate(key, name, name, key, now_() - 86400, now_() + 20 * 365 * 86400, 1);
   X509_NAME_free(name);
   ca_key_ = key;
@@ -71,11 +72,10 @@ absl::StatusOr<FakeQualtrics::Held> FakeQualtrics::Sign(std::string_view csr_pem
     std::lock_guard<std::mutex> lock(mu_);
     serial = 1000 + next_id_;
   }
-  X509* cert = NewCertificate(other != nullptr ? other : public_key,
-                              X509_REQ_get_subject_name(request),
-                              X509_get_subject_name(static_cast<X509*>(ca_cert_)),
-                              static_cast<EVP_PKEY*>(ca_key_), now - 60, now + lifetime_seconds_,
-                              serial);
+  X509* cert =
+      NewCertificate(other != nullptr ? other : public_key, X509_REQ_get_subject_name(request),
+                     X509_get_subject_name(static_cast<X509*>(ca_cert_)),
+                     static_cast<EVP_PKEY*>(ca_key_), now - 60, now + lifetime_seconds_, serial);
   Held held;
   held.certificate_pem = ToPem(cert);
   held.expires_at = now + lifetime_seconds_;

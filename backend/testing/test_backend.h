@@ -6,10 +6,9 @@
 #include <atomic>
 #include <memory>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <utility>
-
-#include <nlohmann/json.hpp>
 
 #include "backend/backend.h"
 #include "backend/testing/fake_qualtrics.h"
@@ -69,8 +68,8 @@ class TestBackend {
 
   // Writes a working config (API token auth, connection check on).
   absl::Status Configure(nlohmann::json extra = nlohmann::json::object()) {
-    nlohmann::json data = {{"datacenter", "fra1"}, {"organization_id", "ORG_1"},
-                           {"api_token", kTestToken}};
+    nlohmann::json data = {
+        {"datacenter", "fra1"}, {"organization_id", "ORG_1"}, {"api_token", kTestToken}};
     data.update(extra);
     return Write("config", data).status();
   }
