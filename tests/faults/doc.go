@@ -1,0 +1,2 @@
+// Package faults tests the plugin under injected faults and crashes, and checks secret hygiene.
+package faults
