@@ -143,6 +143,7 @@ type faultRule struct {
 	Phase      string `json:"phase,omitempty"`
 	Count      int    `json:"count,omitempty"`
 	Skip       int    `json:"skip,omitempty"`
+	Reset      bool   `json:"reset,omitempty"`
 }
 
 func (s *sim) addFault(t testing.TB, rule faultRule) {
