@@ -22,6 +22,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -541,6 +542,10 @@ func formatValue(v interface{}) string {
 		return t
 	case json.Number:
 		return t.String()
+	case float64:
+		// The SDK decodes response numbers into float64; print whole numbers without an
+		// exponent, as the vault CLI does with its json.Number values.
+		return strconv.FormatFloat(t, 'f', -1, 64)
 	default:
 		return fmt.Sprint(t)
 	}
