@@ -4,13 +4,13 @@
 #ifndef PLUGIN_BACKEND_SERVER_H_
 #define PLUGIN_BACKEND_SERVER_H_
 
+#include <grpcpp/grpcpp.h>
+
 #include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
 #include <string>
-
-#include <grpcpp/grpcpp.h>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"

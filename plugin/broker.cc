@@ -8,8 +8,7 @@
 
 namespace vault_qualtrics {
 
-Broker::Broker(std::function<void()> on_host_closed)
-    : on_host_closed_(std::move(on_host_closed)) {}
+Broker::Broker(std::function<void()> on_host_closed) : on_host_closed_(std::move(on_host_closed)) {}
 
 grpc::Status Broker::StartStream(
     grpc::ServerContext* context,
@@ -65,9 +64,9 @@ absl::StatusOr<plugin::ConnInfo> Broker::Take(uint32_t service_id, absl::Duratio
   if (shut_down_) return absl::CancelledError("plugin is shutting down");
   auto it = pending_.find(service_id);
   if (it == pending_.end()) {
-    return absl::DeadlineExceededError(absl::StrCat(
-        "timed out after ", absl::FormatDuration(timeout),
-        " waiting for the plugin host to announce broker id ", service_id));
+    return absl::DeadlineExceededError(
+        absl::StrCat("timed out after ", absl::FormatDuration(timeout),
+                     " waiting for the plugin host to announce broker id ", service_id));
   }
   plugin::ConnInfo info = std::move(it->second);
   pending_.erase(it);

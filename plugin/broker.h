@@ -30,9 +30,9 @@ class Broker final : public plugin::GRPCBroker::Service {
   // connection broke, not because of Shutdown().
   explicit Broker(std::function<void()> on_host_closed);
 
-  grpc::Status StartStream(grpc::ServerContext* context,
-                           grpc::ServerReaderWriter<plugin::ConnInfo, plugin::ConnInfo>* stream)
-      override;
+  grpc::Status StartStream(
+      grpc::ServerContext* context,
+      grpc::ServerReaderWriter<plugin::ConnInfo, plugin::ConnInfo>* stream) override;
 
   // Takes the ConnInfo announced for `service_id`, waiting up to `timeout`. Fails with
   // kDeadlineExceeded when none arrives in time and kCancelled after Shutdown().

@@ -14,8 +14,8 @@ namespace vault_qualtrics {
 namespace {
 
 // OpenBao sets both its BAO_* name and Vault's VAULT_* name; either is accepted.
-std::optional<std::string> LookupEither(const EnvironmentLookup& lookup, std::string_view vault_name,
-                                        std::string_view bao_name) {
+std::optional<std::string> LookupEither(const EnvironmentLookup& lookup,
+                                        std::string_view vault_name, std::string_view bao_name) {
   std::optional<std::string> value = lookup(vault_name);
   if (value.has_value()) return value;
   return lookup(bao_name);

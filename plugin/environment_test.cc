@@ -39,8 +39,7 @@ TEST(NegotiateProtocolVersionTest, RejectsOnlyOlderVersions) {
     EXPECT_THAT(std::string(version.status().message()), HasSubstr("Vault 1.12"));
     EXPECT_THAT(std::string(version.status().message()), HasSubstr("OpenBao 2.0"));
   }
-  EXPECT_THAT(std::string(NegotiateProtocolVersion("4,3").status().message()),
-              HasSubstr("[4,3]"));
+  EXPECT_THAT(std::string(NegotiateProtocolVersion("4,3").status().message()), HasSubstr("[4,3]"));
 }
 
 TEST(NegotiateProtocolVersionTest, RejectsEmptyAndNewerOffers) {
@@ -96,8 +95,7 @@ TEST(ReadPluginEnvironmentTest, RejectsWrongOrMissingCookie) {
 }
 
 TEST(ReadPluginEnvironmentTest, SocketDirectoryFallsBackToTmpdirThenTmp) {
-  EXPECT_EQ(ReadPluginEnvironment(FromMap({{"TMPDIR", "/var/tmp"}})).socket_parent_dir,
-            "/var/tmp");
+  EXPECT_EQ(ReadPluginEnvironment(FromMap({{"TMPDIR", "/var/tmp"}})).socket_parent_dir, "/var/tmp");
   EXPECT_EQ(ReadPluginEnvironment(FromMap({{"PLUGIN_UNIX_SOCKET_DIR", ""}, {"TMPDIR", "/x"}}))
                 .socket_parent_dir,
             "/x");

@@ -5,8 +5,8 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
-#include "absl/time/clock.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "backend/logical/errors.h"
 
 namespace vault_qualtrics {
@@ -116,8 +116,7 @@ class FakeBackend final : public LogicalBackend {
 }  // namespace
 
 BackendFactory FakeBackendFactory(std::shared_ptr<FakeBackendCalls> calls) {
-  return [calls](const BackendConfig& config)
-             -> absl::StatusOr<std::unique_ptr<LogicalBackend>> {
+  return [calls](const BackendConfig& config) -> absl::StatusOr<std::unique_ptr<LogicalBackend>> {
     ++calls->created;
     if (config.config.count("fail_setup") > 0) {
       return absl::InvalidArgumentError("setup rejected by configuration");

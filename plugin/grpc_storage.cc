@@ -23,8 +23,8 @@ absl::Status RpcError(std::string_view call, const grpc::Status& status) {
 absl::Status StorageError(std::string_view call, const std::string& err) {
   if (err.empty()) return absl::OkStatus();
   if (err == kReadOnlyMessage) return ReadOnlyError();
-  return absl::UnavailableError(
-      absl::StrCat("Vault storage ", absl::string_view(call.data(), call.size()), " failed: ", err));
+  return absl::UnavailableError(absl::StrCat(
+      "Vault storage ", absl::string_view(call.data(), call.size()), " failed: ", err));
 }
 
 std::string ToString(std::string_view value) { return std::string(value); }

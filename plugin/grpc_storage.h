@@ -3,13 +3,13 @@
 #ifndef PLUGIN_GRPC_STORAGE_H_
 #define PLUGIN_GRPC_STORAGE_H_
 
+#include <grpcpp/grpcpp.h>
+
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <grpcpp/grpcpp.h>
 
 #include "absl/time/time.h"
 #include "backend/logical/logical.h"

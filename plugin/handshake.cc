@@ -29,7 +29,8 @@ std::string Base64RawStdEncode(std::string_view data) {
     out.push_back(kAlphabet[(group >> 18) & 0x3f]);
     out.push_back(kAlphabet[(group >> 12) & 0x3f]);
   } else if (rest == 2) {
-    uint32_t group = (static_cast<uint8_t>(data[i]) << 16) | (static_cast<uint8_t>(data[i + 1]) << 8);
+    uint32_t group =
+        (static_cast<uint8_t>(data[i]) << 16) | (static_cast<uint8_t>(data[i + 1]) << 8);
     out.push_back(kAlphabet[(group >> 18) & 0x3f]);
     out.push_back(kAlphabet[(group >> 12) & 0x3f]);
     out.push_back(kAlphabet[(group >> 6) & 0x3f]);

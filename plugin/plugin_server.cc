@@ -1,10 +1,10 @@
 #include "plugin/plugin_server.h"
 
+#include <grpcpp/health_check_service_interface.h>
+
 #include <chrono>
 #include <climits>
 #include <utility>
-
-#include <grpcpp/health_check_service_interface.h>
 
 #include "absl/strings/str_cat.h"
 #include "backend/logical/log.h"
@@ -94,8 +94,7 @@ absl::StatusOr<std::unique_ptr<PluginServer>> PluginServer::Start(PluginServerOp
   server->broker_ = std::make_unique<Broker>(
       [self]() { self->shutdown_.Notify("the plugin host closed the broker stream"); });
   server->backend_ = std::make_unique<BackendServer>(
-      server->options_.factory,
-      [self](uint32_t broker_id) { return self->DialBroker(broker_id); });
+      server->options_.factory, [self](uint32_t broker_id) { return self->DialBroker(broker_id); });
   server->version_ = std::make_unique<VersionServer>(server->options_.version);
   server->multiplexing_ = std::make_unique<MultiplexingServer>();
   server->controller_ = std::make_unique<ControllerService>(&server->shutdown_);
@@ -134,9 +133,8 @@ absl::StatusOr<std::shared_ptr<grpc::Channel>> PluginServer::DialBroker(uint32_t
   } else if (info->network() == "tcp") {
     target = info->address();
   } else {
-    return absl::InvalidArgumentError(absl::StrCat("broker id ", broker_id,
-                                                   " names unsupported network \"",
-                                                   info->network(), "\""));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "broker id ", broker_id, " names unsupported network \"", info->network(), "\""));
   }
 
   grpc::ChannelArguments args;

@@ -2,10 +2,10 @@
 #ifndef PLUGIN_PLUGIN_SERVER_H_
 #define PLUGIN_PLUGIN_SERVER_H_
 
+#include <grpcpp/grpcpp.h>
+
 #include <memory>
 #include <string>
-
-#include <grpcpp/grpcpp.h>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"

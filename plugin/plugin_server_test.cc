@@ -3,17 +3,16 @@
 // then requests whose storage calls go back to the host.
 #include "plugin/plugin_server.h"
 
+#include <grpcpp/grpcpp.h>
 #include <stdlib.h>
 #include <unistd.h>
 
 #include <map>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <grpcpp/grpcpp.h>
-#include <nlohmann/json.hpp>
 
 #include "absl/synchronization/mutex.h"
 #include "gmock/gmock.h"
@@ -124,8 +123,8 @@ class PluginServerTest : public ::testing::Test {
     ASSERT_TRUE(server.ok()) << server.status();
     server_ = *std::move(server);
 
-    channel_ = HostChannel(AutoMtlsChannelCredentials(*host_identity_,
-                                                      plugin_identity_->certificate_pem));
+    channel_ =
+        HostChannel(AutoMtlsChannelCredentials(*host_identity_, plugin_identity_->certificate_pem));
     backend_ = pb::Backend::NewStub(channel_);
     broker_context_ = std::make_unique<grpc::ClientContext>();
     broker_stream_ = plugin::GRPCBroker::NewStub(channel_)->StartStream(broker_context_.get());
@@ -154,8 +153,9 @@ class PluginServerTest : public ::testing::Test {
   void ServeCallbacks(uint32_t broker_id, HostCallbacks* callbacks) {
     std::string path = dir_ + "/broker-" + std::to_string(broker_id) + ".sock";
     grpc::ServerBuilder builder;
-    builder.AddListeningPort("unix:" + path, AutoMtlsServerCredentials(
-                                                 *host_identity_, plugin_identity_->certificate_pem));
+    builder.AddListeningPort(
+        "unix:" + path,
+        AutoMtlsServerCredentials(*host_identity_, plugin_identity_->certificate_pem));
     builder.RegisterService(callbacks);
     builder.RegisterService(&system_view_);
     callback_servers_.push_back(builder.BuildAndStart());
@@ -315,8 +315,9 @@ TEST_F(PluginServerTest, MountsKeepSeparateStorage) {
   Request("mount-b", "update", "kv/x", R"({"value":"b"})");
   EXPECT_EQ(storage_a.entries()["kv/x"], "a");
   EXPECT_EQ(storage_b.entries()["kv/x"], "b");
-  EXPECT_EQ(nlohmann::json::parse(Request("mount-b", "read", "kv/x", "").response().data())["value"],
-            "b");
+  EXPECT_EQ(
+      nlohmann::json::parse(Request("mount-b", "read", "kv/x", "").response().data())["value"],
+      "b");
 
   grpc::ClientContext cleanup_context;
   cleanup_context.AddMetadata("multiplex_id", "mount-a");
@@ -328,8 +329,9 @@ TEST_F(PluginServerTest, MountsKeepSeparateStorage) {
   grpc::Status status;
   Request("mount-a", "read", "kv/x", "", &status);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
-  EXPECT_EQ(nlohmann::json::parse(Request("mount-b", "read", "kv/x", "").response().data())["value"],
-            "b");
+  EXPECT_EQ(
+      nlohmann::json::parse(Request("mount-b", "read", "kv/x", "").response().data())["value"],
+      "b");
 }
 
 TEST_F(PluginServerTest, ConnInfoMayArriveAfterSetupStarts) {

@@ -101,8 +101,8 @@ int ServePlugin(int argc, char** argv, BackendFactory factory, std::string_view 
   for (int i = 1; i < argc; ++i) {
     std::string_view arg(argv[i]);
     if (arg == "-version" || arg == "--version") {
-      std::string line = absl::StrCat(kPluginName, " ",
-                                      absl::string_view(version.data(), version.size()), "\n");
+      std::string line =
+          absl::StrCat(kPluginName, " ", absl::string_view(version.data(), version.size()), "\n");
       return WriteAll(STDOUT_FILENO, line) ? 0 : 1;
     }
   }

@@ -2,6 +2,7 @@
 // variables, stdout and stderr pipes, mutual TLS with the host's certificate. Checks the exit
 // status and output for bad start-ups, the handshake line, and each way the process stops.
 #include <fcntl.h>
+#include <grpcpp/grpcpp.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -13,8 +14,6 @@
 #include <fstream>
 #include <string>
 #include <vector>
-
-#include <grpcpp/grpcpp.h>
 
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
@@ -228,7 +227,8 @@ TEST_F(ServeTest, StartedByHandExplainsAndFails) {
   EXPECT_THAT(err, HasSubstr("plugin for HashiCorp Vault"));
   EXPECT_THAT(err, HasSubstr("vault plugin register -sha256="));
   EXPECT_THAT(err, HasSubstr("secret vault-plugin-secrets-qualtrics"));
-  EXPECT_THAT(err, HasSubstr("vault secrets enable -path=qualtrics vault-plugin-secrets-qualtrics"));
+  EXPECT_THAT(err,
+              HasSubstr("vault secrets enable -path=qualtrics vault-plugin-secrets-qualtrics"));
   EXPECT_THAT(process.RemainingStdout(), IsEmpty());
 }
 

@@ -34,8 +34,9 @@ absl::StatusOr<gid_t> ResolveGroup(std::string_view group) {
   std::vector<char> buffer(16384);
   int error = getgrnam_r(name.c_str(), &entry, buffer.data(), buffer.size(), &found);
   if (error != 0 || found == nullptr) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "PLUGIN_UNIX_SOCKET_GROUP: group \"", name, "\" not found; set a group name or numeric gid"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("PLUGIN_UNIX_SOCKET_GROUP: group \"", name,
+                     "\" not found; set a group name or numeric gid"));
   }
   return found->gr_gid;
 }
@@ -56,7 +57,8 @@ absl::StatusOr<std::unique_ptr<SocketDirectory>> SocketDirectory::Create(std::st
   if (socket_path_length >= sizeof(sockaddr_un{}.sun_path)) {
     return absl::InvalidArgumentError(absl::StrCat(
         "socket directory \"", parent_dir, "\" is too long for a Unix socket path (max ",
-        sizeof(sockaddr_un{}.sun_path) - 1, " bytes); set PLUGIN_UNIX_SOCKET_DIR to a shorter path"));
+        sizeof(sockaddr_un{}.sun_path) - 1,
+        " bytes); set PLUGIN_UNIX_SOCKET_DIR to a shorter path"));
   }
 
   // mkdtemp creates the directory with mode 0700.
@@ -64,9 +66,9 @@ absl::StatusOr<std::unique_ptr<SocketDirectory>> SocketDirectory::Create(std::st
   path.push_back('\0');
   if (mkdtemp(path.data()) == nullptr) {
     int error = errno;
-    return absl::FailedPreconditionError(
-        absl::StrCat("cannot create the socket directory in \"", parent_dir,
-                     "\": ", ErrnoText(error), "; set PLUGIN_UNIX_SOCKET_DIR to a writable directory"));
+    return absl::FailedPreconditionError(absl::StrCat(
+        "cannot create the socket directory in \"", parent_dir, "\": ", ErrnoText(error),
+        "; set PLUGIN_UNIX_SOCKET_DIR to a writable directory"));
   }
   std::unique_ptr<SocketDirectory> dir(new SocketDirectory(path.data(), gid));
 
@@ -74,8 +76,8 @@ absl::StatusOr<std::unique_ptr<SocketDirectory>> SocketDirectory::Create(std::st
     if (chown(dir->directory_.c_str(), static_cast<uid_t>(-1), *gid) != 0 ||
         chmod(dir->directory_.c_str(), 0750) != 0) {
       int error = errno;
-      return absl::FailedPreconditionError(absl::StrCat(
-          "cannot give group ", *gid, " access to \"", dir->directory_, "\": ", ErrnoText(error)));
+      return absl::FailedPreconditionError(absl::StrCat("cannot give group ", *gid, " access to \"",
+                                                        dir->directory_, "\": ", ErrnoText(error)));
     }
   }
   return dir;

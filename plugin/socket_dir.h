@@ -21,7 +21,7 @@ class SocketDirectory {
   // too long for a socket address, and kFailedPrecondition naming `parent` when it cannot be
   // written.
   static absl::StatusOr<std::unique_ptr<SocketDirectory>> Create(std::string_view parent,
-                                                                  std::string_view group);
+                                                                 std::string_view group);
 
   SocketDirectory(const SocketDirectory&) = delete;
   SocketDirectory& operator=(const SocketDirectory&) = delete;

@@ -97,8 +97,7 @@ absl::StatusOr<TlsIdentity> GenerateTlsIdentity(absl::Duration lifetime) {
   // Starts a minute in the past so that small clock differences between the host's checks and
   // ours do not reject a fresh certificate.
   if (X509_gmtime_adj(X509_getm_notBefore(cert.get()), -60) == nullptr ||
-      X509_time_adj_ex(X509_getm_notAfter(cert.get()),
-                       static_cast<int>(lifetime / absl::Hours(24)),
+      X509_time_adj_ex(X509_getm_notAfter(cert.get()), static_cast<int>(lifetime / absl::Hours(24)),
                        static_cast<long>(absl::ToInt64Seconds(lifetime % absl::Hours(24))),
                        nullptr) == nullptr) {
     return OpenSslError("setting the validity period");
@@ -147,9 +146,8 @@ absl::StatusOr<TlsIdentity> GenerateTlsIdentity(absl::Duration lifetime) {
   // BIO_free releases the memory BIO's buffer without clearing it, so the key bytes are cleared
   // here first.
   OpenSslPtr<BIO> key_bio(BIO_new(BIO_s_mem()));
-  if (key_bio == nullptr ||
-      PEM_write_bio_PrivateKey(key_bio.get(), key.get(), nullptr, nullptr, 0, nullptr, nullptr) !=
-          1) {
+  if (key_bio == nullptr || PEM_write_bio_PrivateKey(key_bio.get(), key.get(), nullptr, nullptr, 0,
+                                                     nullptr, nullptr) != 1) {
     return OpenSslError("writing the private key PEM");
   }
   char* key_data = nullptr;

@@ -22,9 +22,7 @@ class SecretString {
   explicit SecretString(std::string value) : value_(std::move(value)) {}
   SecretString(const SecretString&) = delete;
   SecretString& operator=(const SecretString&) = delete;
-  SecretString(SecretString&& other) noexcept : value_(std::move(other.value_)) {
-    other.Clear();
-  }
+  SecretString(SecretString&& other) noexcept : value_(std::move(other.value_)) { other.Clear(); }
   SecretString& operator=(SecretString&& other) noexcept;
   ~SecretString() { Clear(); }
 

@@ -83,8 +83,7 @@ TEST(ValidateCertificatePemTest, AcceptsGeneratedCertificate) {
 
 TEST(ValidateCertificatePemTest, RejectsEmptyAndGarbage) {
   EXPECT_EQ(ValidateCertificatePem("").code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(ValidateCertificatePem("not a certificate").code(),
-            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(ValidateCertificatePem("not a certificate").code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(ValidateCertificatePem("-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n")
                 .code(),
             absl::StatusCode::kInvalidArgument);

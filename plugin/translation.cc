@@ -14,9 +14,8 @@ absl::StatusOr<nlohmann::json> ParseObject(const std::string& text, std::string_
   if (text.empty() || text == "null") return nlohmann::json::object();
   nlohmann::json value = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
   if (value.is_discarded()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("request ", absl::string_view(field.data(), field.size()),
-                     " is not valid JSON"));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "request ", absl::string_view(field.data(), field.size()), " is not valid JSON"));
   }
   if (value.is_null()) return nlohmann::json::object();
   if (!value.is_object()) {
