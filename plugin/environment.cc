@@ -72,7 +72,8 @@ absl::StatusOr<int> NegotiateProtocolVersion(std::string_view offered) {
     valid.push_back(std::string(entry));
   }
 
-  // Vault 1.12 introduced automatic mutual TLS for plugins; OpenBao forked from a later Vault.
+  // HashiCorp's own plugins state that Vault before 1.12 lacks plugin AutoMTLS (for example
+  // hashicorp/vault-plugin-secrets-kv pull request 92). OpenBao's SDK has the version 5 path.
   std::string offer = valid.empty() ? "none" : absl::StrJoin(valid, ",");
   return absl::FailedPreconditionError(absl::StrCat(
       "the plugin host offered plugin protocol versions [", offer,
