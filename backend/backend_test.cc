@@ -250,3 +250,49 @@ TEST(BackendTest, UnknownPathIsUnsupported) {
 
 }  // namespace
 }  // namespace vault_qualtrics
+
+namespace vault_qualtrics {
+namespace {
+
+TEST(BackendTest, FailedPointerWriteIsReconciled) {
+  testing::TestBackend t;
+  ASSERT_TRUE(t.Configure().ok());
+  ASSERT_TRUE(t.CreateRole("web").ok());
+  std::string first = t.Read("cert/web")->data["qualtrics_id"];
+
+  // The rotation stores certs/<id> but cannot move cert/web/current to it.
+  t.storage().FailWritesTo("cert/");
+  ASSERT_FALSE(t.Write("rotate/web").ok());
+  t.storage().FailWritesTo("");
+  ASSERT_EQ(t.qualtrics().ids().size(), 2u);
+
+  ASSERT_TRUE(t.Do(Operation::kRollback, "").ok());
+  std::vector<std::string> ids = t.qualtrics().ids();
+  ASSERT_EQ(ids.size(), 2u);
+  std::string second = ids[0] == first ? ids[1] : ids[0];
+  EXPECT_EQ(t.Read("cert/web")->data["qualtrics_id"], second);
+  EXPECT_EQ(t.Read("certs/" + first)->data["state"], "superseded");
+}
+
+TEST(BackendTest, StaleCurrentRecordIsRevoked) {
+  testing::TestBackend t;
+  ASSERT_TRUE(t.Configure().ok());
+  ASSERT_TRUE(t.CreateRole("web").ok());
+  std::string current = t.Read("cert/web")->data["qualtrics_id"];
+  // A record in state current that is older than the role's current certificate.
+  absl::StatusOr<std::optional<std::string>> raw = t.storage().Get(CertKey(current));
+  absl::StatusOr<CertRecord> record = DecodeCert(**raw);
+  ASSERT_TRUE(record.ok());
+  ASSERT_TRUE(t.Write("rotate/web", nlohmann::json::object()).ok());
+  std::string newest = t.Read("cert/web")->data["qualtrics_id"];
+  record->issued_at -= 10;
+  t.storage().Set(CertKey(current), std::string(EncodeCert(*record).view()));
+
+  absl::StatusOr<Response> tidy = t.Write("tidy");
+  ASSERT_TRUE(tidy.ok());
+  EXPECT_THAT(tidy->data["revoked"].get<std::vector<std::string>>(), ElementsAre(current));
+  EXPECT_EQ(t.Read("cert/web")->data["qualtrics_id"], newest);
+}
+
+}  // namespace
+}  // namespace vault_qualtrics

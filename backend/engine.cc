@@ -414,6 +414,7 @@ absl::Status Engine::RevokeCertImpl(const std::string& id, const Request& reques
 
 absl::StatusOr<TidyReport> Engine::Tidy(const Request& request, bool include_expired,
                                         bool include_superseded) {
+  if (absl::Status status = ReconcileCurrentRecords(request); !status.ok()) return status;
   absl::StatusOr<std::vector<std::shared_ptr<const CertRecord>>> records = LoadAllCerts();
   if (!records.ok()) return records.status();
   TidyReport report;
@@ -613,6 +614,61 @@ std::vector<std::string> Engine::EnforceRoleLimit(const RoleRecord& role, const 
   return warnings;
 }
 
+absl::Status Engine::ReconcileCurrentRecords(const Request& request) {
+  absl::StatusOr<std::vector<std::shared_ptr<const CertRecord>>> records = LoadAllCerts();
+  if (!records.ok()) return records.status();
+  for (const auto& record : *records) {
+    if (record->state != kStateCurrent) continue;
+    {
+      std::lock_guard<std::mutex> lock(cache_mu_);
+      auto cached = current_.find(record->role);
+      if (cached != current_.end() && cached->second != nullptr &&
+          cached->second->id == record->id) {
+        continue;
+      }
+    }
+    // Under the role's mutex no issuance of this role is between its two writes.
+    std::lock_guard<std::mutex> role_lock(RoleMutex(record->role));
+    absl::StatusOr<std::shared_ptr<const CertRecord>> current = LoadCurrent(record->role, false);
+    if (!current.ok()) return current.status();
+    if (*current != nullptr && (*current)->id == record->id) continue;
+    absl::StatusOr<std::shared_ptr<const CertRecord>> fresh = LoadCert(record->id);
+    if (!fresh.ok()) return fresh.status();
+    if (*fresh == nullptr || (*fresh)->state != kStateCurrent) continue;
+    absl::StatusOr<std::shared_ptr<const RoleRecord>> role = LoadRole(record->role);
+    if (!role.ok()) return role.status();
+    int64_t grace = *role != nullptr ? (*role)->revoke_grace_seconds : 0;
+
+    bool promote =
+        *role != nullptr && (*current == nullptr || (*fresh)->issued_at >= (*current)->issued_at);
+    if (promote) {
+      if (*current != nullptr) {
+        CertRecord superseded = (*current)->Clone();
+        superseded.state = std::string(kStateSuperseded);
+        superseded.superseded_at = Now();
+        superseded.revoke_after = Now() + grace;
+        if (absl::Status status = PutCert(superseded, false); !status.ok()) return status;
+      }
+      if (absl::Status status = PutCert(**fresh, /*also_current=*/true); !status.ok()) {
+        return status;
+      }
+    } else {
+      CertRecord superseded = (*fresh)->Clone();
+      superseded.state = std::string(kStateSuperseded);
+      superseded.superseded_at = Now();
+      superseded.revoke_after = Now();
+      if (absl::Status status = PutCert(superseded, false); !status.ok()) return status;
+    }
+    Log(LogLevel::kInfo, "interrupted issuance reconciled",
+        {{"event", "reconciled"},
+         {"role", record->role},
+         {"qualtrics_id", record->id},
+         {"action", promote ? "made current" : "superseded"},
+         {"request_id", request.id}});
+  }
+  return absl::OkStatus();
+}
+
 absl::Status Engine::RevokeSupersededPastGrace(const Request& request) {
   absl::StatusOr<std::vector<std::shared_ptr<const CertRecord>>> records = LoadAllCerts();
   if (!records.ok()) return records.status();
@@ -668,6 +724,11 @@ absl::Status Engine::Periodic(const Request& request) {
     Log(LogLevel::kWarn, "periodic rollback of write-ahead entries failed",
         {{"error", std::string(rolled_back.status().message())}});
     first_error = rolled_back.status();
+  }
+  if (absl::Status status = ReconcileCurrentRecords(request); !status.ok()) {
+    Log(LogLevel::kWarn, "periodic reconciliation of current certificates failed",
+        {{"error", std::string(status.message())}});
+    if (first_error.ok()) first_error = status;
   }
   if (absl::Status status = RevokeSupersededPastGrace(request); !status.ok()) {
     Log(LogLevel::kWarn, "periodic revocation of superseded certificates failed",

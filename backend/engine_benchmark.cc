@@ -55,7 +55,12 @@ int Run(int cached_reads, int issuances, const std::string& key_type) {
     std::fprintf(stderr, "config failed: %s\n", std::string(configured.status().message()).c_str());
     return 1;
   }
-  send(Operation::kCreate, "roles/bench", {{"key_type", key_type}, {"revoke_grace", 0}});
+  absl::StatusOr<Response> role =
+      send(Operation::kCreate, "roles/bench", {{"key_type", key_type}, {"revoke_grace", 0}});
+  if (!role.ok()) {
+    std::fprintf(stderr, "role failed: %s\n", std::string(role.status().message()).c_str());
+    return 1;
+  }
 
   using Clock = std::chrono::steady_clock;
   std::vector<double> issue_ms;
