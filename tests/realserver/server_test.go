@@ -21,8 +21,9 @@ import (
 const (
 	// Upper bound for a server to answer sys/health after start, unseal or join.
 	serverReadyTimeout = 60 * time.Second
-	// Upper bound for a server process to exit after SIGTERM before it is killed.
-	serverStopTimeout = 20 * time.Second
+	// Upper bound for a server process to exit after SIGTERM before it is killed. An active
+	// Raft node steps down and seals first, which can take many seconds on a loaded machine.
+	serverStopTimeout = 45 * time.Second
 	// Timeout of every HTTP call the tests make to a server.
 	clientTimeout = 90 * time.Second
 )
