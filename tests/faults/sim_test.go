@@ -144,6 +144,8 @@ type faultRule struct {
 	Count      int    `json:"count,omitempty"`
 	Skip       int    `json:"skip,omitempty"`
 	Reset      bool   `json:"reset,omitempty"`
+	DelayMS    int    `json:"delay_ms,omitempty"`
+	ChunkBytes int    `json:"chunk_bytes,omitempty"`
 }
 
 func (s *sim) addFault(t testing.TB, rule faultRule) {
