@@ -20,7 +20,7 @@ import (
 
 const mountPath = "qualtrics/"
 
-// errInjected is the error faultStorage returns for a write it is told to fail.
+// errInjected is the error faultStorage returns for each write it is set to fail.
 var errInjected = errors.New("injected storage failure")
 
 // faultStorage wraps the mount's storage and fails writes (Put) to keys with a chosen prefix,
@@ -199,7 +199,7 @@ func (e *env) walCount() int {
 
 // ageWAL moves the creation time of every write-ahead entry back by d. A restarted engine
 // rolls back another instance's entries only once they are old enough (2 minutes by default),
-// because that instance may still be waiting for its create; this stands in for the wait.
+// because that instance may still be waiting for its create. Aging the entries replaces that wait.
 func (e *env) ageWAL(d time.Duration) {
 	e.t.Helper()
 	ctx := context.Background()
@@ -256,7 +256,7 @@ func (e *env) counts() string {
 	return fmt.Sprintf("%d at Qualtrics, %d records, %d write-ahead", n, len(e.heldIDs()), e.walCount())
 }
 
-// readAsync starts a request in the background and returns a channel with its result.
+// doAsync starts a request in the background and returns a channel with its result.
 func (e *env) doAsync(op logical.Operation, path string, data map[string]interface{}) <-chan *vaulthost.Result {
 	out := make(chan *vaulthost.Result, 1)
 	mount := e.mount

@@ -1,8 +1,9 @@
 // libFuzzer target for parsing Qualtrics API responses. The client decodes bodies inside its
 // HTTP calls, so this file includes client.cc to reach the helpers those calls use
-// (FindObjectField, StringField, ExpiryField) and repeats the decoding steps of
-// CreateCertificate and ListCertificates on the fuzzed body, then feeds the same body to the
-// error-body parser and the error mapping. Keep the steps below in line with client.cc.
+// (FindObjectField, StringField, ExpiryField). It repeats the decoding steps of
+// CreateCertificate and ListCertificates on the fuzzed body. The same body then goes to the
+// error-body parser and the error mapping.
+// NOTE: the decoding steps are copies of the ones in client.cc; keep them in line with it.
 //
 // Input layout: the first byte picks the HTTP status used for the error mapping; the rest is the
 // response body.
