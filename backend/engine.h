@@ -153,8 +153,8 @@ class Engine {
   absl::Status RevokeSupersededPastGrace(const Request& request);
   // Repairs records left in state "current" that are not their role's current certificate, as
   // an issuance interrupted between storing certs/<id> and cert/<role>/current leaves them. The
-  // newer of the two (the stored record on a tie) becomes current and the other superseded; an
-  // older stray record is revocable at once because no reader ever received it.
+  // newer of the two (the stored record on a tie) becomes current and the other superseded. An
+  // older stray record is revocable at once, because no reader ever received it.
   absl::Status ReconcileCurrentRecords(const Request& request);
   // Revokes the role's oldest superseded certificates while it holds more than its
   // max_certificates. The caller holds the role's mutex. Returns a warning per revocation.
