@@ -538,7 +538,11 @@ absl::StatusOr<ExistenceResult> Router::HandleExistenceCheck(const Request& requ
   ExistenceResult result;
   if (!path->path().existence_check) return result;
   result.check_found = true;
-  absl::StatusOr<FieldData> fields = Fields(*path, request, captures);
+  // Only the path segments are validated here. Body fields are checked when the create or update
+  // runs, because Vault reports an existence-check error as a 500 rather than the 400 it is.
+  Request segments_only = request;
+  segments_only.data = nlohmann::json::object();
+  absl::StatusOr<FieldData> fields = Fields(*path, segments_only, captures);
   if (!fields.ok()) return fields.status();
   absl::StatusOr<bool> exists = path->path().existence_check(request, *fields);
   if (!exists.ok()) return exists.status();

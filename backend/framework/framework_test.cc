@@ -276,6 +276,11 @@ TEST(RouterTest, ExistenceCheck) {
       router.HandleExistenceCheck(MakeRequest(Operation::kCreate, "roles/new"));
   ASSERT_TRUE(missing.ok());
   EXPECT_FALSE(missing->exists);
+  // Invalid body fields do not fail the check: the write itself reports them as a 400.
+  Request invalid_body = MakeRequest(Operation::kCreate, "roles/new", {{"key_bits", "many"}});
+  absl::StatusOr<ExistenceResult> with_invalid_body = router.HandleExistenceCheck(invalid_body);
+  ASSERT_TRUE(with_invalid_body.ok()) << with_invalid_body.status();
+  EXPECT_FALSE(with_invalid_body->exists);
   absl::StatusOr<ExistenceResult> none =
       router.HandleExistenceCheck(MakeRequest(Operation::kList, "roles/"));
   ASSERT_TRUE(none.ok());
