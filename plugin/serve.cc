@@ -11,6 +11,8 @@
 #include <cstdio>
 #include <string>
 
+#include <grpc/support/log.h>
+
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "backend/logical/log.h"
@@ -95,6 +97,17 @@ bool CheckEnvironment(const PluginEnvironment& env, int* protocol_version) {
   return true;
 }
 
+// Sends gRPC's own diagnostics (a failed TLS handshake from a client without Vault's
+// certificate, say) through our JSON log, because Vault shows any other stderr line raw.
+void LogGrpcLine(gpr_log_func_args* args) {
+  LogLevel level = LogLevel::kError;
+  if (args->severity == GPR_LOG_SEVERITY_DEBUG) level = LogLevel::kDebug;
+  if (args->severity == GPR_LOG_SEVERITY_INFO) level = LogLevel::kInfo;
+  Log(level, args->message != nullptr ? args->message : "",
+      {{"component", "grpc"},
+       {"source", absl::StrCat(args->file != nullptr ? args->file : "", ":", args->line)}});
+}
+
 }  // namespace
 
 int ServePlugin(int argc, char** argv, BackendFactory factory, std::string_view version) {
@@ -109,6 +122,7 @@ int ServePlugin(int argc, char** argv, BackendFactory factory, std::string_view 
 
   EnvironmentLookup lookup = ProcessEnvironment();
   SetLogLevel(ParseLogLevel(lookup("VAULT_QUALTRICS_LOG_LEVEL").value_or("info"), LogLevel::kInfo));
+  gpr_set_log_function(LogGrpcLine);
   DisableCoreDumps();
   absl::Time started = absl::Now();
 
