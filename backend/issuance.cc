@@ -282,6 +282,7 @@ Engine::CertResult Engine::IssueLocked(const ConfigRecord& config, const RoleRec
   absl::StatusOr<SecretBytes> key_pem = key->ToPkcs8Pem();
   if (!key_pem.ok()) return key_pem.status();
   record.private_key_pem = *std::move(key_pem);
+  record.key_exportable = role.allow_key_export;
   record.serial_number = info->serial_number;
   record.not_before = info->not_before;
   record.not_after = info->not_after;

@@ -32,7 +32,8 @@ nlohmann::json CertificateResponseData(const Engine& engine, const ServedCertifi
                          {"renew_in_seconds", engine.RenewInSeconds(record, role)},
                          {"from_storage", served.from_storage}};
   if (!record.notice.empty()) data["notice"] = record.notice;
-  if (role.allow_key_export) {
+  // A key generated while export was off stays unexported even after the role allows it.
+  if (role.allow_key_export && record.key_exportable) {
     // NOTE: the JSON response keeps a copy of the key that is freed without being zeroed,
     // because the Response type carries plain JSON strings.
     data["private_key"] = std::string(record.private_key_pem.view());
@@ -78,7 +79,8 @@ const char kCertDescription[] =
     "qualtrics_id, role, subject, issuer, key_type, key_bits, public_key_fingerprint (SHA-256\n"
     "of the public key), renew_in_seconds, from_storage (false when this read issued), notice\n"
     "(Qualtrics' warning, when there was one), and private_key with private_key_type only when\n"
-    "the role sets allow_key_export.";
+    "the role sets allow_key_export and also did when the key was generated. After turning\n"
+    "export on, write rotate/<role> to get a key that may be returned.";
 
 }  // namespace
 }  // namespace vault_qualtrics

@@ -183,6 +183,32 @@ TEST(PathCertTest, ForbiddenExportHidesKey) {
   EXPECT_THAT(logs.lines(), Not(HasSubstr(kTestToken)));
 }
 
+TEST(PathCertTest, KeyFromBeforeExportStaysHidden) {
+  TestBackend t;
+  ASSERT_TRUE(t.Configure().ok());
+  ASSERT_TRUE(t.CreateRole("web").ok());
+  absl::StatusOr<Response> first = t.Read("cert/web");
+  ASSERT_TRUE(first.ok()) << first.status();
+  ASSERT_TRUE(t.Write("roles/web", {{"allow_key_export", true}}).ok());
+
+  absl::StatusOr<Response> later = t.Read("cert/web");
+  ASSERT_TRUE(later.ok()) << later.status();
+  EXPECT_EQ(later->data["qualtrics_id"], first->data["qualtrics_id"]);
+  EXPECT_FALSE(later->data.contains("private_key"));
+  EXPECT_THAT(later->data.dump(), Not(HasSubstr("PRIVATE KEY")));
+
+  // A key generated after export was turned on may be returned.
+  absl::StatusOr<Response> rotated = t.Write("rotate/web");
+  ASSERT_TRUE(rotated.ok()) << rotated.status();
+  EXPECT_THAT(rotated->data.value("private_key", ""), HasSubstr("BEGIN PRIVATE KEY"));
+
+  // Turning export off again hides even an exportable key.
+  ASSERT_TRUE(t.Write("roles/web", {{"allow_key_export", false}}).ok());
+  absl::StatusOr<Response> hidden = t.Read("cert/web");
+  ASSERT_TRUE(hidden.ok()) << hidden.status();
+  EXPECT_FALSE(hidden->data.contains("private_key"));
+}
+
 TEST(PathCertTest, AuditLineNamesRoleIdSerialAndRequest) {
   LogCapture logs;
   TestBackend t;

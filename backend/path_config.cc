@@ -262,14 +262,26 @@ framework::Path ConfigPath(Engine* engine) {
     if (data.GetBool("verify_connection")) {
       if (absl::Status status = engine->VerifyConnection(config); !status.ok()) return status;
     }
-    if (absl::Status status = engine->SaveConfig(config); !status.ok()) return status;
-    Response response = Response::Empty();
-    if (!data.GetBool("verify_connection")) {
-      response.has_response = true;
-      response.data = ConfigResponse(config);
-      response.warnings.push_back(
-          "the connection to Qualtrics was not checked (verify_connection=false)");
+    std::vector<std::string> warnings;
+    if (!config.mtls_role.empty()) {
+      absl::StatusOr<std::shared_ptr<const RoleRecord>> role = engine->LoadRole(config.mtls_role);
+      if (!role.ok()) return role.status();
+      if (*role != nullptr && (*role)->allow_key_export) {
+        warnings.push_back(absl::StrCat(
+            "mtls_role \"", config.mtls_role,
+            "\" has allow_key_export=true, so anyone who can read cert/", config.mtls_role,
+            " can read the private key the plugin uses for its own mutual TLS calls; set "
+            "allow_key_export=false on that role and rotate it, or choose another role"));
+      }
     }
+    if (absl::Status status = engine->SaveConfig(config); !status.ok()) return status;
+    if (!data.GetBool("verify_connection")) {
+      warnings.push_back("the connection to Qualtrics was not checked (verify_connection=false)");
+    }
+    if (warnings.empty()) return Response::Empty();
+    Response response;
+    response.data = ConfigResponse(config);
+    response.warnings = std::move(warnings);
     return response;
   };
   path.operations[Operation::kUpdate] = {write, "Write the connection config.", true};

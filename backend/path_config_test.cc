@@ -162,6 +162,25 @@ TEST(PathConfigTest, InvalidFieldsAreNamed) {
   }
 }
 
+TEST(PathConfigTest, ExportableMtlsRoleWarns) {
+  TestBackend t;
+  ASSERT_TRUE(t.Configure().ok());
+  ASSERT_TRUE(t.CreateRole("plugin").ok());
+  ASSERT_TRUE(t.CreateRole("shared", {{"allow_key_export", true}}).ok());
+
+  absl::StatusOr<Response> quiet = t.Write("config", {{"mtls_role", "plugin"}});
+  ASSERT_TRUE(quiet.ok()) << quiet.status();
+  EXPECT_TRUE(quiet->warnings.empty());
+
+  absl::StatusOr<Response> warned = t.Write("config", {{"mtls_role", "shared"}});
+  ASSERT_TRUE(warned.ok()) << warned.status();
+  ASSERT_EQ(warned->warnings.size(), 1u);
+  EXPECT_THAT(warned->warnings[0], HasSubstr("allow_key_export=true"));
+  EXPECT_THAT(warned->warnings[0], HasSubstr("cert/shared"));
+  EXPECT_THAT(warned->warnings[0], HasSubstr("mutual TLS"));
+  EXPECT_EQ(t.Read("config")->data["mtls_role"], "shared");
+}
+
 TEST(PathConfigTest, DeleteRemovesConfig) {
   TestBackend t;
   ASSERT_TRUE(t.Configure().ok());

@@ -116,6 +116,7 @@ CertRecord CertRecord::Clone() const {
   copy.state = state;
   copy.certificate_pem = certificate_pem;
   copy.private_key_pem = private_key_pem.Copy();
+  copy.key_exportable = key_exportable;
   copy.serial_number = serial_number;
   copy.not_before = not_before;
   copy.not_after = not_after;
@@ -228,6 +229,7 @@ SecretBytes EncodeCert(const CertRecord& r) {
                {"state", r.state},
                {"certificate", r.certificate_pem},
                {"private_key", std::string(r.private_key_pem.view())},
+               {"key_exportable", r.key_exportable},
                {"serial_number", r.serial_number},
                {"not_before", r.not_before},
                {"not_after", r.not_after},
@@ -253,6 +255,7 @@ absl::StatusOr<CertRecord> DecodeCert(std::string_view text) {
     r.state = j.value("state", std::string(kStateCurrent));
     r.certificate_pem = j.value("certificate", "");
     r.private_key_pem = SecretBytes::TakeString(j.value("private_key", ""));
+    r.key_exportable = j.value("key_exportable", false);
     r.serial_number = j.value("serial_number", "");
     r.not_before = j.value("not_before", int64_t{0});
     r.not_after = j.value("not_after", int64_t{0});

@@ -98,6 +98,10 @@ struct CertRecord {
   std::string certificate_pem;
   // Unencrypted PKCS#8 PEM.
   SecretBytes private_key_pem;
+  // Whether the role allowed key export when the key was generated. The key is returned only
+  // when this and the current role both allow it; records written without the field decode as
+  // false.
+  bool key_exportable = false;
   std::string serial_number;
   int64_t not_before = 0;
   int64_t not_after = 0;

@@ -61,6 +61,12 @@ TEST(RecordsTest, RoleAndCertAndWalRoundTrip) {
   EXPECT_EQ(decoded_cert->private_key_pem.view(), "-----BEGIN PRIVATE KEY-----");
   EXPECT_EQ(decoded_cert->not_after, 99);
   EXPECT_EQ(decoded_cert->state, "current");
+  EXPECT_FALSE(decoded_cert->key_exportable);
+  cert.key_exportable = true;
+  absl::StatusOr<CertRecord> exportable = DecodeCert(EncodeCert(cert).view());
+  ASSERT_TRUE(exportable.ok());
+  EXPECT_TRUE(exportable->key_exportable);
+  EXPECT_TRUE(cert.Clone().key_exportable);
 
   WalRecord wal;
   wal.id = "w1";
