@@ -258,12 +258,35 @@ std::string Engine::StateOf(const CertRecord& record) const {
   return record.state;
 }
 
+namespace {
+
+int64_t LifetimeOf(const CertRecord& record) {
+  return std::max<int64_t>(0, record.not_after - record.not_before);
+}
+
+}  // namespace
+
+// A renew window at or above the certificate's lifetime would renew on every read, and each
+// renewal would supersede the certificate just issued. Capping the window at half the lifetime
+// keeps a new certificate current for at least that half.
+int64_t Engine::EffectiveRenewBefore(const CertRecord& record, const RoleRecord& role) const {
+  return std::min<int64_t>(role.renew_before_seconds, LifetimeOf(record) / 2);
+}
+
+std::string Engine::RenewWindowWarning(const CertRecord& record, const RoleRecord& role) const {
+  if (role.renew_before_seconds <= LifetimeOf(record) / 2) return "";
+  return absl::StrCat("role \"", role.name, "\" has renew_before=", role.renew_before_seconds,
+                      "s, more than half the certificate's lifetime of ", LifetimeOf(record),
+                      "s, so the certificate is renewed ", EffectiveRenewBefore(record, role),
+                      "s before it expires instead; lower renew_before to remove this warning");
+}
+
 bool Engine::NeedsRenewal(const CertRecord& record, const RoleRecord& role) const {
-  return Now() >= record.not_after - role.renew_before_seconds;
+  return Now() >= record.not_after - EffectiveRenewBefore(record, role);
 }
 
 int64_t Engine::RenewInSeconds(const CertRecord& record, const RoleRecord& role) const {
-  return std::max<int64_t>(0, record.not_after - role.renew_before_seconds - Now());
+  return std::max<int64_t>(0, record.not_after - EffectiveRenewBefore(record, role) - Now());
 }
 
 std::mutex& Engine::RoleMutex(const std::string& role) {

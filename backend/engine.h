@@ -118,6 +118,10 @@ class Engine {
   std::string StateOf(const CertRecord& record) const;
   // Seconds until the role's renew window starts for `record`; 0 when inside it.
   int64_t RenewInSeconds(const CertRecord& record, const RoleRecord& role) const;
+  // The role's renew_before, capped at half of `record`'s lifetime.
+  int64_t EffectiveRenewBefore(const CertRecord& record, const RoleRecord& role) const;
+  // A response warning when renew_before is capped for `record`; empty otherwise.
+  std::string RenewWindowWarning(const CertRecord& record, const RoleRecord& role) const;
 
  private:
   using CertResult = absl::StatusOr<ServedCertificate>;

@@ -1,5 +1,6 @@
 // cert/<role>: issue-on-read.
 #include <string>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "backend/paths.h"
@@ -60,6 +61,8 @@ framework::Path CertPath(Engine* engine) {
         Response response;
         response.data = CertificateResponseData(*engine, *served, **role);
         response.warnings = served->warnings;
+        std::string window = engine->RenewWindowWarning(*served->record, **role);
+        if (!window.empty()) response.warnings.push_back(std::move(window));
         return response;
       },
       "Return the role's current certificate, issuing one when needed."};

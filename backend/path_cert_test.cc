@@ -117,6 +117,47 @@ TEST(PathCertTest, ReadRenewsInsideWindow) {
   EXPECT_EQ(old->data["revoke_after"], t.now() + 3600);
 }
 
+TEST(PathCertTest, RenewWindowCappedAtHalfLifetime) {
+  TestBackend t;
+  t.qualtrics().set_lifetime_seconds(30 * 86400);
+  ASSERT_TRUE(t.Configure({{"max_active_certificates", 2}}).ok());
+  // The default renew_before of 60 days exceeds the 30-day lifetime.
+  ASSERT_TRUE(t.CreateRole("web", {{"revoke_grace", "1h"}}).ok());
+  absl::StatusOr<Response> first = t.Read("cert/web");
+  ASSERT_TRUE(first.ok()) << first.status();
+  for (int i = 0; i < 10; ++i) {
+    absl::StatusOr<Response> read = t.Read("cert/web");
+    ASSERT_TRUE(read.ok()) << read.status();
+    EXPECT_EQ(read->data["qualtrics_id"], first->data["qualtrics_id"]) << "read " << i;
+  }
+  EXPECT_EQ(t.qualtrics().creates(), 1);
+  // The fake backdates not_before a little, so the lifetime is slightly over 30 days.
+  int64_t expiration = first->data["expiration"];
+  int64_t lifetime = expiration - first->data["not_before"].get<int64_t>();
+  EXPECT_EQ(first->data["renew_in_seconds"], expiration - lifetime / 2 - t.now());
+  ASSERT_EQ(first->warnings.size(), 1u);
+  EXPECT_THAT(first->warnings[0], HasSubstr("renew_before=5184000s"));
+  EXPECT_THAT(first->warnings[0], HasSubstr("lifetime of " + std::to_string(lifetime) + "s"));
+
+  t.Advance(first->data["renew_in_seconds"].get<int64_t>());
+  absl::StatusOr<Response> renewed = t.Read("cert/web");
+  ASSERT_TRUE(renewed.ok()) << renewed.status();
+  EXPECT_NE(renewed->data["qualtrics_id"], first->data["qualtrics_id"]);
+  EXPECT_TRUE(t.Read("cert/web").ok());
+  EXPECT_EQ(t.qualtrics().creates(), 2);
+  EXPECT_EQ(t.Read("certs/" + first->data["qualtrics_id"].get<std::string>())->data["state"],
+            "superseded");
+}
+
+TEST(PathCertTest, RenewWindowWithinHalfLifetimeHasNoWarning) {
+  TestBackend t;
+  ASSERT_TRUE(t.Configure().ok());
+  ASSERT_TRUE(t.CreateRole("web").ok());
+  absl::StatusOr<Response> read = t.Read("cert/web");
+  ASSERT_TRUE(read.ok()) << read.status();
+  EXPECT_TRUE(read->warnings.empty());
+}
+
 TEST(PathCertTest, ConcurrentReadersShareOneIssuance) {
   TestBackend t;
   ASSERT_TRUE(t.Configure().ok());

@@ -68,6 +68,9 @@ std::vector<framework::FieldSchema> RoleFields() {
   return fields;
 }
 
+// Qualtrics issues client certificates valid for one year.
+constexpr int64_t kQualtricsLifetimeSeconds = 365 * 86400;
+
 absl::Status Invalid(std::string_view field, std::string_view message) {
   return absl::InvalidArgumentError(
       absl::StrCat("invalid field \"", std::string(field), "\": ", std::string(message)));
@@ -103,6 +106,12 @@ absl::Status Merge(const FieldData& data, bool creating, RoleRecord& role) {
   if (absl::StatusOr<SignatureDigest> digest = ParseSignatureDigest(role.signature_digest);
       !digest.ok()) {
     return digest.status();
+  }
+  if (role.renew_before_seconds >= kQualtricsLifetimeSeconds) {
+    return Invalid("renew_before",
+                   absl::StrCat(role.renew_before_seconds,
+                                "s is not below the 365-day lifetime of Qualtrics certificates, "
+                                "so every read would renew; use a shorter window such as \"60d\""));
   }
   static const std::regex kCountry("[A-Z]{2}");
   if (!role.country.empty() && !std::regex_match(role.country, kCountry)) {

@@ -81,6 +81,22 @@ TEST(PathRolesTest, InvalidFieldsAreNamed) {
   }
 }
 
+TEST(PathRolesTest, RenewBeforeBelowOneYear) {
+  TestBackend t;
+  for (const char* value : {"365d", "400d"}) {
+    absl::Status status = t.CreateRole("web", {{"renew_before", value}});
+    ASSERT_FALSE(status.ok()) << value;
+    EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument) << value;
+    EXPECT_THAT(Message(status), HasSubstr("\"renew_before\"")) << value;
+    EXPECT_THAT(Message(status), HasSubstr("365-day lifetime")) << value;
+    EXPECT_THAT(Message(status), HasSubstr("shorter window")) << value;
+  }
+  EXPECT_FALSE(t.Read("roles/web")->has_response);
+  ASSERT_TRUE(t.CreateRole("web", {{"renew_before", "364d"}}).ok());
+  EXPECT_FALSE(t.Write("roles/web", {{"renew_before", "365d"}}).ok());
+  EXPECT_EQ(t.Read("roles/web")->data["renew_before"], 364 * 86400);
+}
+
 TEST(PathRolesTest, ListAndDelete) {
   TestBackend t;
   ASSERT_TRUE(t.CreateRole("web").ok());

@@ -1,5 +1,6 @@
 // rotate/<role>: a new key and certificate now.
 #include <string>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "backend/paths.h"
@@ -32,6 +33,8 @@ framework::Path RotatePath(Engine* engine) {
         Response response;
         response.data = CertificateResponseData(*engine, *served, **role);
         response.warnings = served->warnings;
+        std::string window = engine->RenewWindowWarning(*served->record, **role);
+        if (!window.empty()) response.warnings.push_back(std::move(window));
         return response;
       },
       "Issue a new key and certificate for the role now.", true};
