@@ -466,7 +466,8 @@ absl::StatusOr<TidyReport> Engine::Tidy(const Request& request, bool include_exp
   return report;
 }
 
-absl::StatusOr<bool> Engine::FreeOneSlot(const Request& request, const std::string& locked_role) {
+absl::StatusOr<bool> Engine::FreeOneSlot(const Request& request, const std::string& locked_role,
+                                         std::vector<std::string>& warnings) {
   absl::StatusOr<std::vector<std::shared_ptr<const CertRecord>>> records = LoadAllCerts();
   if (!records.ok()) return records.status();
 
@@ -491,7 +492,17 @@ absl::StatusOr<bool> Engine::FreeOneSlot(const Request& request, const std::stri
     // may be waiting for the mutex this caller holds.
     absl::Status status =
         RevokeCertImpl(candidate->id, request, "quota", locked_role, /*blocking=*/false);
-    if (status.ok()) return true;
+    if (status.ok()) {
+      bool expired = candidate->not_after <= Now();
+      if (!expired && candidate->revoke_after > Now()) {
+        warnings.push_back(absl::StrCat(
+            "superseded certificate ", candidate->id, " of role \"", candidate->role,
+            "\" was revoked before its grace period ended (revoke_after ",
+            Rfc3339(candidate->revoke_after),
+            ") because the organization's quota of client certificates was full"));
+      }
+      return true;
+    }
     if (first_error.ok() && status.code() != absl::StatusCode::kAborted) first_error = status;
   }
   if (!first_error.ok()) return first_error;

@@ -141,7 +141,10 @@ class Engine {
   // Frees one slot held by this mount (expired first, then the superseded one revocable
   // soonest). The caller holds the mutex of `locked_role`. Returns false when nothing can be
   // freed.
-  absl::StatusOr<bool> FreeOneSlot(const Request& request, const std::string& locked_role);
+  // Appends a warning to `warnings` when the freed certificate was superseded and still inside
+  // its grace period.
+  absl::StatusOr<bool> FreeOneSlot(const Request& request, const std::string& locked_role,
+                                   std::vector<std::string>& warnings);
   // Builds the quota error naming the limit, this mount's holders and the fix. `rejection` is
   // Qualtrics' own quota error when the service rejected the create, else OK.
   absl::Status QuotaError(const ConfigRecord& config, const absl::Status& rejection,

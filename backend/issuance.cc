@@ -149,7 +149,7 @@ Engine::CertResult Engine::IssueLocked(const ConfigRecord& config, const RoleRec
   absl::StatusOr<std::vector<std::string>> held_ids = ListCertIds();
   if (!held_ids.ok()) return held_ids.status();
   if (static_cast<int64_t>(held_ids->size()) >= config.max_active_certificates) {
-    absl::StatusOr<bool> freed = FreeOneSlot(request, role.name);
+    absl::StatusOr<bool> freed = FreeOneSlot(request, role.name, warnings);
     if (!freed.ok()) return freed.status();
     if (!*freed) {
       absl::Status status = QuotaError(config, absl::OkStatus(), request);
@@ -207,7 +207,7 @@ Engine::CertResult Engine::IssueLocked(const ConfigRecord& config, const RoleRec
   absl::StatusOr<IssuedCertificate> created = (*client)->Create(*csr, *fingerprint);
   if (!created.ok() && IsQuotaFull(created.status())) {
     // Other clients of the organization fill the remaining slots: free one of ours, retry once.
-    absl::StatusOr<bool> freed = FreeOneSlot(request, role.name);
+    absl::StatusOr<bool> freed = FreeOneSlot(request, role.name, warnings);
     if (freed.ok() && *freed) {
       created = (*client)->Create(*csr, *fingerprint);
     } else {

@@ -296,6 +296,24 @@ TEST(PathCertTest, QuotaFullFreesSupersededFirst) {
   EXPECT_EQ(t.storage().KeysWithPrefix("certs/").size(), 2u);
   EXPECT_FALSE(t.Read("certs/" + first->data["qualtrics_id"].get<std::string>())->has_response);
   EXPECT_EQ(t.qualtrics().ids().size(), 2u);
+  // The superseded certificate was still inside its grace period.
+  ASSERT_EQ(api->warnings.size(), 1u);
+  EXPECT_THAT(api->warnings[0], HasSubstr(first->data["qualtrics_id"].get<std::string>()));
+  EXPECT_THAT(api->warnings[0], HasSubstr("before its grace period ended"));
+  EXPECT_THAT(api->warnings[0], HasSubstr("quota"));
+}
+
+TEST(PathCertTest, QuotaFreeingPastGraceHasNoWarning) {
+  TestBackend t;
+  ASSERT_TRUE(t.Configure({{"max_active_certificates", 2}}).ok());
+  ASSERT_TRUE(t.CreateRole("web", {{"revoke_grace", "1h"}}).ok());
+  ASSERT_TRUE(t.CreateRole("api").ok());
+  ASSERT_TRUE(t.Read("cert/web").ok());
+  ASSERT_TRUE(t.Write("rotate/web").ok());
+  t.Advance(7200);
+  absl::StatusOr<Response> api = t.Read("cert/api");
+  ASSERT_TRUE(api.ok()) << api.status();
+  EXPECT_TRUE(api->warnings.empty());
 }
 
 TEST(PathCertTest, QuotaFullErrorNamesHolders) {

@@ -79,6 +79,38 @@ TEST(PathRotateTest, RejectsBodyFields) {
   EXPECT_THAT(std::string(rotated.status().message()), HasSubstr("\"force\""));
 }
 
+TEST(PathRotateTest, MountQuotaEarlyRevokeWarns) {
+  testing::TestBackend t;
+  ASSERT_TRUE(t.Configure({{"max_active_certificates", 2}}).ok());
+  ASSERT_TRUE(t.CreateRole("web", {{"revoke_grace", "1d"}}).ok());
+  std::string first = t.Read("cert/web")->data["qualtrics_id"];
+  ASSERT_TRUE(t.Write("rotate/web").ok());
+
+  absl::StatusOr<Response> third = t.Write("rotate/web");
+  ASSERT_TRUE(third.ok()) << third.status();
+  ASSERT_EQ(third->warnings.size(), 1u);
+  EXPECT_THAT(third->warnings[0], HasSubstr(first));
+  EXPECT_THAT(third->warnings[0], HasSubstr("before its grace period ended"));
+  EXPECT_THAT(third->warnings[0], HasSubstr("quota"));
+  EXPECT_FALSE(t.Read("certs/" + first)->has_response);
+}
+
+TEST(PathRotateTest, QualtricsQuotaEarlyRevokeWarns) {
+  testing::TestBackend t;
+  t.qualtrics().set_max_active(2);
+  ASSERT_TRUE(t.Configure().ok());
+  ASSERT_TRUE(t.CreateRole("web", {{"revoke_grace", "1d"}}).ok());
+  std::string first = t.Read("cert/web")->data["qualtrics_id"];
+  ASSERT_TRUE(t.Write("rotate/web").ok());
+
+  absl::StatusOr<Response> third = t.Write("rotate/web");
+  ASSERT_TRUE(third.ok()) << third.status();
+  ASSERT_EQ(third->warnings.size(), 1u);
+  EXPECT_THAT(third->warnings[0], HasSubstr(first));
+  EXPECT_THAT(third->warnings[0], HasSubstr("before its grace period ended"));
+  EXPECT_FALSE(t.Read("certs/" + first)->has_response);
+}
+
 }  // namespace
 }  // namespace vault_qualtrics
 
