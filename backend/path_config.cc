@@ -20,10 +20,10 @@ std::vector<framework::FieldSchema> ConfigFields() {
   std::vector<FieldSchema> fields = {
       StringField("datacenter",
                   "Qualtrics datacenter id such as fra1, iad1 or sjc1. Sets the base URL to "
-                  "https://{datacenter}.qualtrics.com/API/v3 unless base_url is given."),
+                  "https://{datacenter}.qualtrics.com/API/v3. Writing it clears base_url."),
       StringField("base_url",
                   "API root including the version, e.g. https://fra1.qualtrics.com/API/v3. "
-                  "Must use https."),
+                  "Must use https. Writing it clears datacenter."),
       StringField("organization_id", "Qualtrics organization (brand) id."),
       StringField("api_token",
                   "API token of a brand administrator, sent as X-API-TOKEN. Write-only: reads "
@@ -56,8 +56,8 @@ std::vector<framework::FieldSchema> ConfigFields() {
                kDefaultMaxActiveCertificates, 1, 1000),
       StringField("mtls_role",
                   "Role whose current certificate and key authenticate the plugin's own calls "
-                  "once mutual TLS is on at Qualtrics. Empty: calls present no client "
-                  "certificate."),
+                  "once mutual TLS is on at Qualtrics. The role must exist. Empty: calls present "
+                  "no client certificate."),
       BoolField("verify_connection",
                 "Check reachability and credentials by listing certificates before the config "
                 "is stored. Not stored.",
@@ -112,8 +112,17 @@ absl::Status Merge(const FieldData& data, ConfigRecord& config) {
   auto set = [&](const char* name, std::string& target) {
     if (data.Has(name)) target = data.GetString(name);
   };
+  // datacenter and base_url are two ways to set the API root, so writing one clears the other.
+  if (!data.GetString("datacenter").empty() && !data.GetString("base_url").empty()) {
+    return absl::InvalidArgumentError(
+        "invalid fields \"datacenter\" and \"base_url\": they are mutually exclusive; set "
+        "datacenter for https://{datacenter}.qualtrics.com/API/v3, or base_url for any other "
+        "API root, not both");
+  }
   set("datacenter", config.datacenter);
   set("base_url", config.base_url);
+  if (data.Has("datacenter") && !config.datacenter.empty()) config.base_url.clear();
+  if (data.Has("base_url") && !config.base_url.empty()) config.datacenter.clear();
   set("organization_id", config.organization_id);
   set("tls_server_name", config.tls_server_name);
   set("ca_bundle", config.ca_bundle);
@@ -266,6 +275,13 @@ framework::Path ConfigPath(Engine* engine) {
     if (!config.mtls_role.empty()) {
       absl::StatusOr<std::shared_ptr<const RoleRecord>> role = engine->LoadRole(config.mtls_role);
       if (!role.ok()) return role.status();
+      // A stored mtls_role whose role was deleted later does not block writes of other fields.
+      if (*role == nullptr && data.Has("mtls_role")) {
+        return Invalid("mtls_role",
+                       absl::StrCat("role \"", config.mtls_role, "\" does not exist; create it "
+                                    "first with `vault write ", request.mount_point, "roles/",
+                                    config.mtls_role, "`, then set mtls_role"));
+      }
       if (*role != nullptr && (*role)->allow_key_export) {
         warnings.push_back(absl::StrCat(
             "mtls_role \"", config.mtls_role,

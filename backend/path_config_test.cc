@@ -162,6 +162,49 @@ TEST(PathConfigTest, InvalidFieldsAreNamed) {
   }
 }
 
+TEST(PathConfigTest, DatacenterAndBaseUrlExcludeEachOther) {
+  TestBackend t;
+  ASSERT_TRUE(t.Configure().ok());
+  ASSERT_TRUE(t.Write("config", {{"base_url", "https://qualtrics.example.test/API/v3"}}).ok());
+  absl::StatusOr<Response> read = t.Read("config");
+  EXPECT_EQ(read->data["datacenter"], "");
+  EXPECT_EQ(read->data["base_url"], "https://qualtrics.example.test/API/v3");
+
+  ASSERT_TRUE(t.Write("config", {{"datacenter", "iad1"}}).ok());
+  read = t.Read("config");
+  EXPECT_EQ(read->data["datacenter"], "iad1");
+  EXPECT_EQ(read->data["base_url"], "https://iad1.qualtrics.com/API/v3");
+
+  absl::StatusOr<Response> both = t.Write(
+      "config", {{"datacenter", "fra1"}, {"base_url", "https://qualtrics.example.test/API/v3"}});
+  ASSERT_FALSE(both.ok());
+  EXPECT_EQ(both.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(Message(both.status()), HasSubstr("\"datacenter\""));
+  EXPECT_THAT(Message(both.status()), HasSubstr("\"base_url\""));
+  EXPECT_THAT(Message(both.status()), HasSubstr("not both"));
+  EXPECT_EQ(t.Read("config")->data["datacenter"], "iad1");
+}
+
+TEST(PathConfigTest, MtlsRoleMustExist) {
+  TestBackend t;
+  ASSERT_TRUE(t.Configure().ok());
+  absl::StatusOr<Response> missing = t.Write("config", {{"mtls_role", "plugin"}});
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(missing.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(Message(missing.status()), HasSubstr("\"mtls_role\""));
+  EXPECT_THAT(Message(missing.status()), HasSubstr("create it first"));
+  EXPECT_THAT(Message(missing.status()), HasSubstr("roles/plugin"));
+  EXPECT_EQ(t.Read("config")->data["mtls_role"], "");
+
+  ASSERT_TRUE(t.CreateRole("plugin").ok());
+  ASSERT_TRUE(t.Write("config", {{"mtls_role", "plugin"}}).ok());
+  ASSERT_TRUE(t.Delete("roles/plugin").ok());
+  // A write of other fields still succeeds, and clearing the field is always allowed.
+  EXPECT_TRUE(t.Write("config", {{"max_retries", 2}}).ok());
+  ASSERT_TRUE(t.Write("config", {{"mtls_role", ""}}).ok());
+  EXPECT_EQ(t.Read("config")->data["mtls_role"], "");
+}
+
 TEST(PathConfigTest, ExportableMtlsRoleWarns) {
   TestBackend t;
   ASSERT_TRUE(t.Configure().ok());
