@@ -524,11 +524,10 @@ absl::Status Engine::QuotaError(const ConfigRecord& config, const absl::Status& 
           ? absl::StrCat("quota reached: this mount holds ", holders.size(),
                          " client certificates and the organization's maximum is ",
                          config.max_active_certificates, " (config max_active_certificates)")
-          : absl::StrCat(
-                "quota reached: Qualtrics rejected the create because the organization "
-                "has its maximum number of active client certificates (",
-                std::string(rejection.message()), "); this mount holds ", holders.size(),
-                " of them and the rest are held outside this mount");
+          : absl::StrCat("quota reached: ", std::string(rejection.message()),
+                         "; this mount holds ", holders.size(),
+                         " of the organization's client certificates and the rest are held "
+                         "outside this mount");
   return MarkQuotaFull(absl::ResourceExhaustedError(
       absl::StrCat(limit, ". None of this mount's certificates is expired or superseded",
                    holders.empty() ? "" : ": ", absl::StrJoin(holders, ", "),

@@ -210,6 +210,12 @@ Engine::CertResult Engine::IssueLocked(const ConfigRecord& config, const RoleRec
     absl::StatusOr<bool> freed = FreeOneSlot(request, role.name, warnings);
     if (freed.ok() && *freed) {
       created = (*client)->Create(*csr, *fingerprint);
+      if (!created.ok() && IsQuotaFull(created.status())) {
+        drop_wal();
+        absl::Status status = QuotaError(config, created.status(), request);
+        LogFailure(role.name, reason, status, request);
+        return status;
+      }
     } else {
       drop_wal();
       absl::Status status =

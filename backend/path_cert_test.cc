@@ -361,7 +361,9 @@ TEST(PathCertTest, QuotaFullAtQualtricsWithNothingToFree) {
   absl::StatusOr<Response> web = t.Read("cert/web");
   ASSERT_FALSE(web.ok());
   EXPECT_EQ(web.status().code(), absl::StatusCode::kResourceExhausted);
-  EXPECT_THAT(Message(web.status()), HasSubstr("Qualtrics rejected the create"));
+  EXPECT_THAT(Message(web.status()), HasSubstr("maximum number of client certificates"));
+  EXPECT_THAT(Message(web.status()), HasSubstr("held outside this mount"));
+  EXPECT_THAT(Message(web.status()), HasSubstr("tidy"));
   EXPECT_TRUE(t.storage().KeysWithPrefix("wal/").empty());
 }
 

@@ -111,6 +111,28 @@ TEST(PathRotateTest, QualtricsQuotaEarlyRevokeWarns) {
   EXPECT_FALSE(t.Read("certs/" + first)->has_response);
 }
 
+TEST(PathRotateTest, QuotaAfterFreeingGivesOneMessage) {
+  testing::TestBackend t;
+  t.qualtrics().set_max_active(3);
+  ASSERT_TRUE(t.Configure().ok());
+  ASSERT_TRUE(t.CreateRole("web").ok());
+  ASSERT_TRUE(t.Read("cert/web").ok());
+  ASSERT_TRUE(t.Write("rotate/web").ok());
+  t.qualtrics().AddForeignCertificate("OTHER_1");
+  t.qualtrics().AddForeignCertificate("OTHER_2");
+
+  // Qualtrics rejects, the engine frees its superseded certificate, and the retry is rejected.
+  absl::StatusOr<Response> rotated = t.Write("rotate/web");
+  ASSERT_FALSE(rotated.ok());
+  EXPECT_EQ(rotated.status().code(), absl::StatusCode::kResourceExhausted);
+  std::string message(rotated.status().message());
+  EXPECT_THAT(message, HasSubstr("quota reached"));
+  EXPECT_THAT(message, HasSubstr("held outside this mount"));
+  EXPECT_EQ(message.find("quota reached"), message.rfind("quota reached")) << message;
+  EXPECT_EQ(message.find("tidy"), message.rfind("tidy")) << message;
+  EXPECT_TRUE(t.storage().KeysWithPrefix("wal/").empty());
+}
+
 }  // namespace
 }  // namespace vault_qualtrics
 

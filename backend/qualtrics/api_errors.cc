@@ -125,13 +125,13 @@ absl::Status MapHttpError(Endpoint endpoint, AuthMode auth, long http_status,
   std::string quoted = QuoteServer(error);
   std::string action = Action(endpoint);
 
+  // The caller adds the fix, because only it knows how certificates are freed.
   if (endpoint == Endpoint::kCreate && IsQuotaErrorBody(http_status, error)) {
     return MarkQuotaExceeded(absl::ResourceExhaustedError(absl::StrCat(
         "Qualtrics rejected a new client certificate because organization ",
         std::string(organization_id),
         " already holds its maximum of active certificates (10 at Qualtrics; expired ones count "
-        "until deleted): free a slot with the tidy endpoint or by deleting certs/<id>, then "
-        "retry",
+        "until deleted)",
         quoted)));
   }
 
@@ -258,7 +258,8 @@ absl::Status MapTransportFailure(Endpoint endpoint, const HttpResult& result, in
     case TransportFailure::kTlsVerification:
       return absl::FailedPreconditionError(absl::StrCat(
           "the Qualtrics server's TLS certificate did not verify while ", action,
-          ": check config ca_bundle (or the system CA store), server_name and base_url", detail));
+          ": check config ca_bundle (or the system CA store), tls_server_name and base_url",
+          detail));
     case TransportFailure::kLocalTlsSetup:
       return absl::InvalidArgumentError(absl::StrCat(
           "the TLS client certificate, its key or the CA bundle could not be loaded while ",

@@ -77,9 +77,9 @@ INSTANTIATE_TEST_SUITE_P(
                     "CLIENT_CERT_WRONG_ORGANIZATION", absl::StatusCode::kPermissionDenied,
                     "another organization"},
         MappingCase{Endpoint::kCreate, AuthMode::kApiToken, 400, "CERT_LIMIT_REACHED",
-                    absl::StatusCode::kResourceExhausted, "tidy"},
+                    absl::StatusCode::kResourceExhausted, "maximum of active certificates"},
         MappingCase{Endpoint::kCreate, AuthMode::kApiToken, 409, "TOO_MANY_CERTIFICATES_LIMIT",
-                    absl::StatusCode::kResourceExhausted, "certs/<id>"},
+                    absl::StatusCode::kResourceExhausted, "maximum of active certificates"},
         MappingCase{Endpoint::kCreate, AuthMode::kApiToken, 400, "CERTIFICATE_REQUEST_MISSING",
                     absl::StatusCode::kInvalidArgument, "rejected the certificate signing request"},
         MappingCase{Endpoint::kCreate, AuthMode::kApiToken, 500, "INTERNAL_SERVER_ERROR",
@@ -113,6 +113,24 @@ TEST(MapRetriesExhaustedTest, RateLimitIsResourceExhausted) {
                                absl::Milliseconds(5));
   EXPECT_EQ(status.code(), absl::StatusCode::kUnavailable);
   EXPECT_THAT(std::string(status.message()), HasSubstr("after 1 attempt over"));
+}
+
+TEST(MapHttpErrorTest, QuotaMessageNamesNoFix) {
+  absl::Status status = MapHttpError(Endpoint::kCreate, AuthMode::kApiToken, 400,
+                                     Body("CERT_LIMIT_REACHED"), "org-1");
+  EXPECT_THAT(std::string(status.message()), Not(HasSubstr("tidy")));
+  EXPECT_THAT(std::string(status.message()), Not(HasSubstr("certs/<id>")));
+}
+
+TEST(MapTransportFailureTest, TlsVerificationNamesConfigFields) {
+  HttpResult result;
+  result.failure = TransportFailure::kTlsVerification;
+  result.failure_detail = "unable to get local issuer certificate";
+  absl::Status status = MapTransportFailure(Endpoint::kList, result, 1);
+  EXPECT_EQ(status.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(std::string(status.message()), HasSubstr("tls_server_name"));
+  EXPECT_THAT(std::string(status.message()), HasSubstr("ca_bundle"));
+  EXPECT_THAT(std::string(status.message()), Not(HasSubstr(" server_name")));
 }
 
 TEST(MarkersTest, AreIndependent) {

@@ -151,12 +151,12 @@ absl::StatusOr<ConnectTarget> ApplyServerName(std::string_view url,
   if (curl_url_set(parsed.get(), CURLUPART_HOST, std::string(server_name).c_str(), 0) !=
       CURLUE_OK) {
     return absl::InvalidArgumentError(
-        absl::StrCat("invalid server_name \"", std::string(server_name), "\""));
+        absl::StrCat("invalid tls_server_name \"", std::string(server_name), "\""));
   }
   char* rewritten = nullptr;
   if (curl_url_get(parsed.get(), CURLUPART_URL, &rewritten, 0) != CURLUE_OK) {
     return absl::InvalidArgumentError(
-        absl::StrCat("invalid server_name \"", std::string(server_name), "\""));
+        absl::StrCat("invalid tls_server_name \"", std::string(server_name), "\""));
   }
   ConnectTarget target;
   target.url = rewritten;
