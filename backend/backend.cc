@@ -32,7 +32,7 @@ class QualtricsBackend : public LogicalBackend {
     // retries any failure here, so a failure does not stop the mount from starting.
     Request request;
     request.operation = Operation::kRollback;
-    absl::StatusOr<int> cleared = engine_->RollbackWal(request);
+    absl::StatusOr<WalRollbackReport> cleared = engine_->RollbackWal(request);
     if (!cleared.ok()) {
       Log(LogLevel::kWarn, "start-up rollback of write-ahead entries failed",
           {{"error", std::string(cleared.status().message())}});

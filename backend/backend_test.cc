@@ -149,8 +149,8 @@ TEST(BackendTest, PeriodicDoesNothingOnStandby) {
 
 TEST(BackendTest, MtlsRolePresentsItsCertificate) {
   TestBackend t;
-  ASSERT_TRUE(t.Configure({{"mtls_role", "plugin"}}).ok());
   ASSERT_TRUE(t.CreateRole("plugin").ok());
+  ASSERT_TRUE(t.Configure({{"mtls_role", "plugin"}}).ok());
   ASSERT_TRUE(t.CreateRole("web").ok());
   // Bootstrap: the first certificate is created without a client certificate.
   absl::StatusOr<Response> own = t.Read("cert/plugin");
@@ -172,8 +172,8 @@ TEST(BackendTest, MtlsRolePresentsItsCertificate) {
 
 TEST(BackendTest, NoticeTriggersMtlsRenewal) {
   TestBackend t;
-  ASSERT_TRUE(t.Configure({{"mtls_role", "plugin"}}).ok());
   ASSERT_TRUE(t.CreateRole("plugin", {{"renew_before", "1d"}}).ok());
+  ASSERT_TRUE(t.Configure({{"mtls_role", "plugin"}}).ok());
   ASSERT_TRUE(t.CreateRole("web").ok());
   std::string own = t.Read("cert/plugin")->data["qualtrics_id"];
   t.qualtrics().set_notice("The client certificate expires within 60 days; regenerate it.");

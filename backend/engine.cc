@@ -437,10 +437,20 @@ absl::Status Engine::RevokeCertImpl(const std::string& id, const Request& reques
 
 absl::StatusOr<TidyReport> Engine::Tidy(const Request& request, bool include_expired,
                                         bool include_superseded) {
+  TidyReport report;
+  // Leftover write-ahead entries are certificates at Qualtrics that no record accounts for, so
+  // rolling them back frees slots too. Their revocations still run when this fails.
+  absl::StatusOr<WalRollbackReport> rolled_back = RollbackWal(request);
+  if (rolled_back.ok()) {
+    report.rollback = *rolled_back;
+  } else {
+    report.rollback_error = std::string(rolled_back.status().message());
+    Log(LogLevel::kWarn, "tidy rollback of write-ahead entries failed",
+        {{"error", report.rollback_error}, {"request_id", request.id}});
+  }
   if (absl::Status status = ReconcileCurrentRecords(request); !status.ok()) return status;
   absl::StatusOr<std::vector<std::shared_ptr<const CertRecord>>> records = LoadAllCerts();
   if (!records.ok()) return records.status();
-  TidyReport report;
   report.held_before = static_cast<int64_t>(records->size());
   for (const std::shared_ptr<const CertRecord>& record : *records) {
     bool expired = record->not_after <= Now();
@@ -461,6 +471,8 @@ absl::StatusOr<TidyReport> Engine::Tidy(const Request& request, bool include_exp
        {"revoked", absl::StrJoin(report.revoked, ",")},
        {"failed", std::to_string(report.failed.size())},
        {"held", std::to_string(report.held_after)},
+       {"rolled_back_issuances", std::to_string(report.rollback.cleared)},
+       {"pending_issuances", std::to_string(report.rollback.pending)},
        {"request_id", request.id},
        {"entity_id", request.entity_id}});
   return report;
@@ -538,30 +550,37 @@ absl::Status Engine::QuotaError(const ConfigRecord& config, const absl::Status& 
                    "Qualtrics")));
 }
 
-absl::StatusOr<int> Engine::RollbackWal(const Request& request) {
+absl::StatusOr<WalRollbackReport> Engine::RollbackWal(const Request& request) {
+  WalRollbackReport report;
   absl::StatusOr<std::vector<std::string>> ids = storage_->List(kWalPrefix);
   if (!ids.ok()) return ids.status();
-  if (ids->empty()) return 0;
+  if (ids->empty()) return report;
   absl::StatusOr<std::shared_ptr<const ConfigRecord>> config = RequireConfig();
   if (!config.ok()) return config.status();
 
   std::optional<std::vector<HeldCertificate>> remote;
-  int cleared = 0;
   for (const std::string& id : *ids) {
     {
       std::lock_guard<std::mutex> lock(inflight_mu_);
-      if (active_wal_.count(id) > 0) continue;
+      if (active_wal_.count(id) > 0) {
+        ++report.pending;
+        continue;
+      }
     }
     absl::StatusOr<std::optional<WalRecord>> entry =
         GetRecord<WalRecord>(*storage_, WalKey(id), DecodeWal);
     if (!entry.ok()) {
       Log(LogLevel::kError, "unreadable write-ahead entry left in place",
           {{"wal_id", id}, {"error", std::string(entry.status().message())}});
+      ++report.pending;
       continue;
     }
     if (!entry->has_value()) continue;
     const WalRecord& wal = **entry;
-    if (wal.instance_id != instance_id_ && Now() - wal.created_at < wal_min_age_seconds_) continue;
+    if (wal.instance_id != instance_id_ && Now() - wal.created_at < wal_min_age_seconds_) {
+      ++report.pending;
+      continue;
+    }
 
     if (!remote.has_value()) {
       absl::StatusOr<std::shared_ptr<CertificateAuthority>> client = Client(**config);
@@ -604,11 +623,14 @@ absl::StatusOr<int> Engine::RollbackWal(const Request& request) {
            {"expiration", held.expires_at > 0 ? Rfc3339(held.expires_at) : ""},
            {"request_id", request.id}});
     }
-    if (!all_resolved) continue;
+    if (!all_resolved) {
+      ++report.pending;
+      continue;
+    }
     if (absl::Status status = storage_->Delete(WalKey(id)); !status.ok()) return status;
-    ++cleared;
+    ++report.cleared;
   }
-  return cleared;
+  return report;
 }
 
 std::vector<std::string> Engine::EnforceRoleLimit(const RoleRecord& role, const Request& request) {
@@ -752,7 +774,7 @@ absl::Status Engine::Periodic(const Request& request) {
   // Each step runs even when an earlier one failed. Every error is logged here with its step,
   // and the first one is returned for Vault to log.
   absl::Status first_error;
-  absl::StatusOr<int> rolled_back = RollbackWal(request);
+  absl::StatusOr<WalRollbackReport> rolled_back = RollbackWal(request);
   if (!rolled_back.ok()) {
     Log(LogLevel::kWarn, "periodic rollback of write-ahead entries failed",
         {{"error", std::string(rolled_back.status().message())}});

@@ -49,12 +49,24 @@ struct ServedCertificate {
 };
 
 // The outcome of a tidy run.
+// The outcome of rolling back write-ahead entries.
+struct WalRollbackReport {
+  // Entries whose interrupted create was resolved and which were deleted.
+  int64_t cleared = 0;
+  // Entries left in place: owned by a running issuance of this process, written by another
+  // process less than wal_min_age_seconds ago, or with a revoke that failed.
+  int64_t pending = 0;
+};
+
 struct TidyReport {
   std::vector<std::string> revoked;
   // id -> error message.
   std::map<std::string, std::string> failed;
   int64_t held_before = 0;
   int64_t held_after = 0;
+  WalRollbackReport rollback;
+  // The rollback error when the write-ahead rollback failed; the revocations still ran.
+  std::string rollback_error;
 };
 
 // Returns a random 128-bit id in hex, for write-ahead entries and engine instances. Not a
@@ -102,15 +114,17 @@ class Engine {
   // Revokes `id` at Qualtrics (an id Qualtrics reports as not found counts as revoked), then
   // drops its records. Fails with NotFound when the mount has no record of `id`.
   absl::Status RevokeCert(const std::string& id, const Request& request, std::string_view reason);
-  // Revokes expired certificates and superseded ones past their grace period.
+  // Rolls back leftover write-ahead entries, then revokes expired certificates and superseded
+  // ones past their grace period.
   absl::StatusOr<TidyReport> Tidy(const Request& request, bool include_expired,
                                   bool include_superseded);
 
   // Vault's periodic callback: rolls back leftover write-ahead entries, revokes superseded
   // certificates past their grace period, and renews certificates inside their renew window.
   absl::Status Periodic(const Request& request);
-  // Rolls back write-ahead entries that no running issuance owns. Returns how many it cleared.
-  absl::StatusOr<int> RollbackWal(const Request& request);
+  int64_t wal_min_age_seconds() const { return wal_min_age_seconds_; }
+  // Rolls back write-ahead entries that no running issuance owns, and counts the ones left.
+  absl::StatusOr<WalRollbackReport> RollbackWal(const Request& request);
 
   // Drops cached state derived from storage key `key`.
   void Invalidate(std::string_view key);

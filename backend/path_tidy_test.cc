@@ -3,13 +3,18 @@
 
 #include <string>
 
+#include "backend/crypto/csr.h"
+#include "backend/crypto/key.h"
 #include "backend/logical/errors.h"
+#include "backend/records.h"
+#include "backend/storage_keys.h"
 #include "backend/testing/test_backend.h"
 
 namespace vault_qualtrics {
 namespace {
 
 using ::testing::ElementsAre;
+using ::testing::HasSubstr;
 using testing::TestBackend;
 using ::testing::UnorderedElementsAre;
 
@@ -65,6 +70,46 @@ TEST(PathTidyTest, ReportsFailures) {
   EXPECT_TRUE(tidy->data["failed"].contains(id));
   ASSERT_EQ(tidy->warnings.size(), 1u);
   EXPECT_TRUE(t.Read("certs/" + id)->has_response);
+}
+
+TEST(PathTidyTest, RollsBackLeftoverIssuances) {
+  TestBackend t;
+  ASSERT_TRUE(t.Configure().ok());
+  // A certificate created at Qualtrics by another node's issuance that stored no record.
+  absl::StatusOr<PrivateKey> key = GenerateKey(KeySpec{});
+  ASSERT_TRUE(key.ok());
+  Subject subject;
+  subject.common_name = "fra1.qualtrics.com";
+  absl::StatusOr<std::string> csr = CreateCsrPem(*key, subject);
+  ASSERT_TRUE(csr.ok());
+  std::string fingerprint = *key->PublicKeyFingerprintSha256();
+  absl::StatusOr<IssuedCertificate> orphan = t.qualtrics().Create(*csr, fingerprint);
+  ASSERT_TRUE(orphan.ok());
+  WalRecord wal;
+  wal.id = "left-over";
+  wal.role = "web";
+  wal.public_key_fingerprint = fingerprint;
+  wal.created_at = t.now();
+  wal.instance_id = "other-node";
+  t.storage().Set(WalKey(wal.id), EncodeWal(wal));
+
+  // Too young: the other node may still be waiting for its create.
+  absl::StatusOr<Response> early = t.Write("tidy");
+  ASSERT_TRUE(early.ok()) << early.status();
+  EXPECT_EQ(early->data["pending_issuances"], 1);
+  EXPECT_EQ(early->data["rolled_back_issuances"], 0);
+  ASSERT_EQ(early->warnings.size(), 1u);
+  EXPECT_THAT(early->warnings[0], HasSubstr("still pending"));
+  EXPECT_THAT(t.qualtrics().ids(), ElementsAre(orphan->id));
+
+  t.Advance(121);
+  absl::StatusOr<Response> later = t.Write("tidy");
+  ASSERT_TRUE(later.ok()) << later.status();
+  EXPECT_EQ(later->data["pending_issuances"], 0);
+  EXPECT_EQ(later->data["rolled_back_issuances"], 1);
+  EXPECT_TRUE(later->warnings.empty());
+  EXPECT_TRUE(t.qualtrics().ids().empty());
+  EXPECT_TRUE(t.storage().KeysWithPrefix("wal/").empty());
 }
 
 TEST(PathTidyTest, StandbyForwards) {
