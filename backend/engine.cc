@@ -93,13 +93,17 @@ absl::StatusOr<std::shared_ptr<const ConfigRecord>> Engine::LoadConfig() {
   return config;
 }
 
-absl::StatusOr<std::shared_ptr<const ConfigRecord>> Engine::RequireConfig() {
+absl::StatusOr<std::shared_ptr<const ConfigRecord>> Engine::RequireConfig(
+    const Request& request) {
   absl::StatusOr<std::shared_ptr<const ConfigRecord>> config = LoadConfig();
   if (!config.ok()) return config.status();
   if (*config == nullptr) {
-    return absl::FailedPreconditionError(
+    // Requests that Vault starts itself, such as rollback, carry no mount point.
+    std::string mount = request.mount_point.empty() ? "<mount>/" : request.mount_point;
+    return absl::FailedPreconditionError(absl::StrCat(
         "the Qualtrics connection is not configured; write the mount's config path first, e.g. "
-        "`vault write <mount>/config datacenter=fra1 organization_id=... api_token=...`");
+        "`vault write ",
+        mount, "config datacenter=fra1 organization_id=... api_token=...`"));
   }
   return config;
 }
@@ -392,7 +396,7 @@ absl::Status Engine::RevokeCertImpl(const std::string& id, const Request& reques
         absl::StrCat("certificate not found: this mount has no record with id \"", id,
                      "\"; list the held ones with `vault list ", request.mount_point, "certs`"));
   }
-  absl::StatusOr<std::shared_ptr<const ConfigRecord>> config = RequireConfig();
+  absl::StatusOr<std::shared_ptr<const ConfigRecord>> config = RequireConfig(request);
   if (!config.ok()) return config.status();
   absl::StatusOr<std::shared_ptr<CertificateAuthority>> client = Client(**config);
   if (!client.ok()) return client.status();
@@ -401,7 +405,8 @@ absl::Status Engine::RevokeCertImpl(const std::string& id, const Request& reques
   // the id gone at Qualtrics (NotFound) and only drops the record.
   absl::Status deleted = (*client)->Delete(id);
   if (!deleted.ok() && deleted.code() != absl::StatusCode::kNotFound) {
-    Log(LogLevel::kError, "certificate revocation failed",
+    Log(IsClientError(deleted) ? LogLevel::kWarn : LogLevel::kError,
+        "certificate revocation failed",
         {{"event", "failed"},
          {"operation", "revoke"},
          {"role", (*record)->role},
@@ -555,7 +560,7 @@ absl::StatusOr<WalRollbackReport> Engine::RollbackWal(const Request& request) {
   absl::StatusOr<std::vector<std::string>> ids = storage_->List(kWalPrefix);
   if (!ids.ok()) return ids.status();
   if (ids->empty()) return report;
-  absl::StatusOr<std::shared_ptr<const ConfigRecord>> config = RequireConfig();
+  absl::StatusOr<std::shared_ptr<const ConfigRecord>> config = RequireConfig(request);
   if (!config.ok()) return config.status();
 
   std::optional<std::vector<HeldCertificate>> remote;
@@ -739,7 +744,7 @@ absl::Status Engine::RevokeSupersededPastGrace(const Request& request) {
 absl::Status Engine::RenewDue(const Request& request) {
   absl::StatusOr<std::vector<std::string>> names = ListRoles();
   if (!names.ok()) return names.status();
-  absl::StatusOr<std::shared_ptr<const ConfigRecord>> config = RequireConfig();
+  absl::StatusOr<std::shared_ptr<const ConfigRecord>> config = RequireConfig(request);
   if (!config.ok()) return config.status();
   bool mtls_requested = false;
   {

@@ -86,7 +86,7 @@ class Engine {
   // Config. LoadConfig returns nullptr when none is stored.
   absl::StatusOr<std::shared_ptr<const ConfigRecord>> LoadConfig();
   // Loads the config or fails with FailedPrecondition telling the operator to write it.
-  absl::StatusOr<std::shared_ptr<const ConfigRecord>> RequireConfig();
+  absl::StatusOr<std::shared_ptr<const ConfigRecord>> RequireConfig(const Request& request);
   absl::Status SaveConfig(const ConfigRecord& config);
   absl::Status DeleteConfig();
   // Builds a client for `config` (not the stored one) and lists certificates, to check the

@@ -40,7 +40,9 @@ Subject SubjectFor(const RoleRecord& role, const ConfigRecord& config) {
 
 void LogFailure(const std::string& role, std::string_view reason, const absl::Status& status,
                 const Request& request) {
-  Log(LogLevel::kError, "certificate issuance failed",
+  // A failure the caller or operator can fix is logged once here at warn level, and the plugin
+  // does not log it again. Server-side failures are errors.
+  Log(IsClientError(status) ? LogLevel::kWarn : LogLevel::kError, "certificate issuance failed",
       {{"event", "failed"},
        {"operation", std::string(reason)},
        {"role", role},
@@ -108,7 +110,7 @@ absl::StatusOr<ServedCertificate> Engine::Rotate(const std::string& role_name,
                                             request.mount_point, "roles/", role_name, "`"));
   }
   if (IsPerformanceStandby()) return ReadOnlyError();
-  absl::StatusOr<std::shared_ptr<const ConfigRecord>> config = RequireConfig();
+  absl::StatusOr<std::shared_ptr<const ConfigRecord>> config = RequireConfig(request);
   if (!config.ok()) return config.status();
 
   std::lock_guard<std::mutex> role_lock(RoleMutex(role_name));
@@ -120,7 +122,7 @@ absl::StatusOr<ServedCertificate> Engine::Rotate(const std::string& role_name,
 Engine::CertResult Engine::IssueIfNeeded(const std::string& role_name, const Request& request,
                                          std::string_view reason) {
   std::lock_guard<std::mutex> role_lock(RoleMutex(role_name));
-  absl::StatusOr<std::shared_ptr<const ConfigRecord>> config = RequireConfig();
+  absl::StatusOr<std::shared_ptr<const ConfigRecord>> config = RequireConfig(request);
   if (!config.ok()) return config.status();
   absl::StatusOr<std::shared_ptr<const RoleRecord>> role = LoadRole(role_name);
   if (!role.ok()) return role.status();

@@ -274,6 +274,8 @@ TEST(PathCertTest, UnknownRoleAndMissingConfig) {
   ASSERT_FALSE(no_config.ok());
   EXPECT_EQ(no_config.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_THAT(Message(no_config.status()), HasSubstr("write the mount's config path"));
+  EXPECT_THAT(Message(no_config.status()), HasSubstr("`vault write qualtrics/config "));
+  EXPECT_THAT(Message(no_config.status()), Not(HasSubstr("<mount>")));
 
   ASSERT_TRUE(t.Configure().ok());
   absl::StatusOr<Response> no_role = t.Read("cert/api");
@@ -365,6 +367,32 @@ TEST(PathCertTest, QuotaFullAtQualtricsWithNothingToFree) {
   EXPECT_THAT(Message(web.status()), HasSubstr("held outside this mount"));
   EXPECT_THAT(Message(web.status()), HasSubstr("tidy"));
   EXPECT_TRUE(t.storage().KeysWithPrefix("wal/").empty());
+}
+
+TEST(PathCertTest, CallerFailureLogsOnceAtWarn) {
+  LogCapture logs;
+  TestBackend t;
+  ASSERT_TRUE(t.Configure().ok());
+  ASSERT_TRUE(t.CreateRole("web").ok());
+  t.qualtrics().FailNextCreate(absl::InvalidArgumentError("Qualtrics rejected the CSR"));
+  ASSERT_FALSE(t.Read("cert/web").ok());
+  const std::string& lines = logs.lines();
+  size_t first = lines.find("certificate issuance failed");
+  ASSERT_NE(first, std::string::npos) << lines;
+  EXPECT_EQ(first, lines.rfind("certificate issuance failed")) << lines;
+  EXPECT_THAT(lines, HasSubstr("\"@level\":\"warn\""));
+  EXPECT_THAT(lines, Not(HasSubstr("\"@level\":\"error\"")));
+}
+
+TEST(PathCertTest, ServerFailureLogsAtError) {
+  LogCapture logs;
+  TestBackend t;
+  ASSERT_TRUE(t.Configure().ok());
+  ASSERT_TRUE(t.CreateRole("web").ok());
+  t.qualtrics().FailNextCreate(absl::InternalError("Qualtrics returned 500"));
+  ASSERT_FALSE(t.Read("cert/web").ok());
+  EXPECT_THAT(logs.lines(), HasSubstr("\"@level\":\"error\""));
+  EXPECT_THAT(logs.lines(), HasSubstr("certificate issuance failed"));
 }
 
 TEST(PathCertTest, LostCreateResponseIsReconciled) {

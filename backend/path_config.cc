@@ -84,13 +84,30 @@ absl::Status Invalid(std::string_view field, std::string_view message) {
       absl::StrCat("invalid field \"", std::string(field), "\": ", std::string(message)));
 }
 
-absl::Status ValidateBaseUrl(const std::string& url) {
+// An https URL whose host is a DNS name, an IPv4 address or a bracketed IPv6 literal, with an
+// optional port and path, and no user info, query or fragment.
+bool IsPlainHttpsUrl(const std::string& url) {
   static const std::regex kHttpsUrl(
-      R"(https://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[A-Za-z0-9._~/%-]*)?)");
-  if (!std::regex_match(url, kHttpsUrl)) {
+      R"(https://([A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(:[0-9]{1,5})?(/[A-Za-z0-9._~/%-]*)?)");
+  return std::regex_match(url, kHttpsUrl);
+}
+
+// True when `text` contains a byte below 0x20 or DEL, such as CR, LF or NUL. In a header value
+// such a byte would end the header or be cut off.
+bool HasControlCharacter(std::string_view text) {
+  for (char c : text) {
+    unsigned char byte = static_cast<unsigned char>(c);
+    if (byte < 0x20 || byte == 0x7f) return true;
+  }
+  return false;
+}
+
+absl::Status ValidateBaseUrl(const std::string& url) {
+  if (!IsPlainHttpsUrl(url)) {
     return Invalid("base_url",
                    "expected an https URL with a host and an optional port and path, such as "
-                   "https://fra1.qualtrics.com/API/v3 (no user info, query or fragment)");
+                   "https://fra1.qualtrics.com/API/v3 or https://[::1]:8443/API/v3 (no user "
+                   "info, query or fragment)");
   }
   return absl::OkStatus();
 }
@@ -172,6 +189,19 @@ absl::Status Merge(const FieldData& data, ConfigRecord& config) {
   if (!std::regex_match(config.organization_id, kOrganization)) {
     return Invalid("organization_id", "expected letters, digits, '_', '.' or '-'");
   }
+  if (HasControlCharacter(config.api_token.view())) {
+    return Invalid("api_token",
+                   "contains a control character such as a line break or NUL byte; set the "
+                   "token alone");
+  }
+  if (HasControlCharacter(config.oauth_client_secret.view())) {
+    return Invalid("client_secret",
+                   "contains a control character such as a line break or NUL byte; set the "
+                   "secret alone");
+  }
+  if (HasControlCharacter(config.oauth_client_id)) {
+    return Invalid("client_id", "contains a control character such as a line break or NUL byte");
+  }
   bool has_token = !config.api_token.empty();
   bool has_oauth = !config.oauth_client_id.empty() || !config.oauth_client_secret.empty();
   if (!has_token && !has_oauth) {
@@ -184,8 +214,7 @@ absl::Status Merge(const FieldData& data, ConfigRecord& config) {
     return Invalid("client_secret", "missing: OAuth needs client_secret together with client_id");
   }
   if (!config.oauth_token_url.empty()) {
-    static const std::regex kHttps(R"(https://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[A-Za-z0-9._~/%-]*)?)");
-    if (!std::regex_match(config.oauth_token_url, kHttps)) {
+    if (!IsPlainHttpsUrl(config.oauth_token_url)) {
       return Invalid("token_url",
                      "expected an https URL such as "
                      "https://fra1.qualtrics.com/oauth2/token");

@@ -140,6 +140,21 @@ TEST(PathConfigTest, InvalidFieldsAreNamed) {
         {"api_token", "x"},
         {"mtls_role", "bad role"}},
        "mtls_role"},
+      {{{"datacenter", "fra1"}, {"organization_id", "O"}, {"api_token", std::string("to\0ken", 6)}},
+       "api_token"},
+      {{{"datacenter", "fra1"}, {"organization_id", "O"}, {"api_token", "tok\ten"}}, "api_token"},
+      {{{"datacenter", "fra1"},
+        {"organization_id", "O"},
+        {"client_id", "c"},
+        {"client_secret", std::string("sec\0ret", 7)}},
+       "client_secret"},
+      {{{"datacenter", "fra1"},
+        {"organization_id", "O"},
+        {"client_id", "c"},
+        {"client_secret", "sec\r\nret"}},
+       "client_secret"},
+      {{{"base_url", "https://[::1/API/v3"}, {"organization_id", "O"}, {"api_token", "x"}},
+       "base_url"},
       {{{"datacenter", "fra1"},
         {"organization_id", "O"},
         {"api_token", "x"},
@@ -183,6 +198,31 @@ TEST(PathConfigTest, DatacenterAndBaseUrlExcludeEachOther) {
   EXPECT_THAT(Message(both.status()), HasSubstr("\"base_url\""));
   EXPECT_THAT(Message(both.status()), HasSubstr("not both"));
   EXPECT_EQ(t.Read("config")->data["datacenter"], "iad1");
+}
+
+TEST(PathConfigTest, AcceptsIpv6LiteralHosts) {
+  TestBackend t;
+  absl::StatusOr<Response> write = t.Write("config", {{"base_url", "https://[::1]:8443/API/v3"},
+                                                      {"organization_id", "ORG_1"},
+                                                      {"client_id", "cid"},
+                                                      {"client_secret", "csec"},
+                                                      {"token_url", "https://[::1]:8443/oauth2/token"},
+                                                      {"verify_connection", false}});
+  ASSERT_TRUE(write.ok()) << write.status();
+  absl::StatusOr<Response> read = t.Read("config");
+  EXPECT_EQ(read->data["base_url"], "https://[::1]:8443/API/v3");
+  EXPECT_EQ(read->data["token_url"], "https://[::1]:8443/oauth2/token");
+}
+
+TEST(PathConfigTest, ControlCharacterErrorHidesSecret) {
+  TestBackend t;
+  absl::StatusOr<Response> write = t.Write(
+      "config", {{"datacenter", "fra1"},
+                 {"organization_id", "O"},
+                 {"api_token", std::string("secret-token\0", 13)}});
+  ASSERT_FALSE(write.ok());
+  EXPECT_THAT(Message(write.status()), HasSubstr("control character"));
+  EXPECT_THAT(Message(write.status()), Not(HasSubstr("secret-token")));
 }
 
 TEST(PathConfigTest, MtlsRoleMustExist) {

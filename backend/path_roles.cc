@@ -126,8 +126,8 @@ absl::Status Merge(const FieldData& data, bool creating, RoleRecord& role) {
         {"province", &role.province}}) {
     if (!std::regex_match(*value, kPrintable)) {
       return Invalid(name,
-                     "expected letters, digits, spaces and the punctuation ' ( ) + , . / : "
-                     "= ? * @ & _ -");
+                     "expected ASCII printable characters only: letters A-Z and a-z, digits, "
+                     "spaces and the punctuation ' ( ) + , . / : = ? * @ & _ -");
     }
   }
   return absl::OkStatus();

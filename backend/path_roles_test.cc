@@ -97,6 +97,14 @@ TEST(PathRolesTest, RenewBeforeBelowOneYear) {
   EXPECT_EQ(t.Read("roles/web")->data["renew_before"], 364 * 86400);
 }
 
+TEST(PathRolesTest, NonAsciiSubjectNamesAsciiRule) {
+  TestBackend t;
+  absl::Status status = t.CreateRole("web", {{"organization", "M\u00fcller GmbH"}});
+  ASSERT_FALSE(status.ok());
+  EXPECT_THAT(Message(status), HasSubstr("\"organization\""));
+  EXPECT_THAT(Message(status), HasSubstr("ASCII printable characters only"));
+}
+
 TEST(PathRolesTest, ListAndDelete) {
   TestBackend t;
   ASSERT_TRUE(t.CreateRole("web").ok());

@@ -77,6 +77,7 @@ TEST(PathRotateTest, RejectsBodyFields) {
   absl::StatusOr<Response> rotated = t.Write("rotate/web", {{"force", true}});
   ASSERT_FALSE(rotated.ok());
   EXPECT_THAT(std::string(rotated.status().message()), HasSubstr("\"force\""));
+  EXPECT_THAT(std::string(rotated.status().message()), HasSubstr("this path takes no fields"));
 }
 
 TEST(PathRotateTest, MountQuotaEarlyRevokeWarns) {

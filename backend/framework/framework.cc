@@ -393,7 +393,8 @@ absl::StatusOr<FieldData> ValidateFields(const std::vector<FieldSchema>& fields,
     }
     return absl::InvalidArgumentError(absl::StrCat(
         "unknown field", unknown.size() > 1 ? "s " : " ", absl::StrJoin(unknown, ", "),
-        "; this path accepts: ", known.empty() ? "no fields" : absl::StrJoin(known, ", ")));
+        known.empty() ? "; this path takes no fields"
+                      : absl::StrCat("; this path accepts: ", absl::StrJoin(known, ", "))));
   }
 
   nlohmann::json values = nlohmann::json::object();

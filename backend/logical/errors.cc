@@ -50,4 +50,23 @@ bool IsReadOnly(const absl::Status& status) {
   return status.GetPayload(ToAbsl(kReadOnlyType)).has_value();
 }
 
+bool IsClientError(const absl::Status& status) {
+  if (IsReadOnly(status)) return false;
+  if (IsUnsupportedPath(status) || IsUnsupportedOperation(status)) return true;
+  switch (status.code()) {
+    case absl::StatusCode::kInvalidArgument:
+    case absl::StatusCode::kFailedPrecondition:
+    case absl::StatusCode::kNotFound:
+    case absl::StatusCode::kAlreadyExists:
+    case absl::StatusCode::kOutOfRange:
+    case absl::StatusCode::kUnauthenticated:
+    case absl::StatusCode::kPermissionDenied:
+    case absl::StatusCode::kResourceExhausted:
+    case absl::StatusCode::kUnimplemented:
+      return true;
+    default:
+      return false;
+  }
+}
+
 }  // namespace vault_qualtrics

@@ -33,6 +33,9 @@ absl::Status ReadOnlyError();
 bool IsUnsupportedPath(const absl::Status& status);
 bool IsUnsupportedOperation(const absl::Status& status);
 bool IsReadOnly(const absl::Status& status);
+// True when `status` reaches the caller as a 4xx error (see the table above): a failure the
+// caller or the operator can fix, which is logged at warn level, not error.
+bool IsClientError(const absl::Status& status);
 
 }  // namespace vault_qualtrics
 

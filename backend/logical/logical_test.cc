@@ -30,6 +30,16 @@ TEST(ErrorsTest, MarkersAreDistinct) {
   EXPECT_FALSE(IsUnsupportedPath(absl::NotFoundError("role not found")));
 }
 
+TEST(ErrorsTest, ClientErrorsAreThe4xxCodes) {
+  EXPECT_TRUE(IsClientError(absl::InvalidArgumentError("x")));
+  EXPECT_TRUE(IsClientError(absl::ResourceExhaustedError("x")));
+  EXPECT_TRUE(IsClientError(absl::PermissionDeniedError("x")));
+  EXPECT_TRUE(IsClientError(UnsupportedPathError("p")));
+  EXPECT_FALSE(IsClientError(absl::InternalError("x")));
+  EXPECT_FALSE(IsClientError(absl::UnavailableError("x")));
+  EXPECT_FALSE(IsClientError(ReadOnlyError()));
+}
+
 TEST(LogTest, FormatsHclogJsonLine) {
   std::string line = FormatLogLine(LogLevel::kWarn, "retrying create",
                                    {{"attempt", "2"}, {"@level", "spoofed"}},

@@ -65,8 +65,14 @@ bool IsHttpsUrl(std::string_view url) {
   return absl::EqualsIgnoreCase(absl::string_view(url.data(), kScheme.size()), "https://");
 }
 
-bool HasLineBreak(std::string_view text) {
-  return text.find('\r') != std::string_view::npos || text.find('\n') != std::string_view::npos;
+// True for CR, LF, NUL and the other bytes below 0x20, and DEL: none may appear in a header
+// value or a form field the client sends.
+bool HasControlCharacter(std::string_view text) {
+  for (char c : text) {
+    unsigned char byte = static_cast<unsigned char>(c);
+    if (byte < 0x20 || byte == 0x7f) return true;
+  }
+  return false;
 }
 
 const nlohmann::json* FindObjectField(const nlohmann::json& object, const char* name) {
@@ -115,8 +121,10 @@ absl::Status ValidateOptions(const ClientOptions& options) {
         "set exactly one of api_token and the OAuth client credentials (client_id, "
         "client_secret)");
   }
-  if (has_token && HasLineBreak(options.api_token.view())) {
-    return absl::InvalidArgumentError("api_token contains a line break: set the token alone");
+  if (has_token && HasControlCharacter(options.api_token.view())) {
+    return absl::InvalidArgumentError(
+        "api_token contains a control character such as a line break or NUL byte: set the "
+        "token alone");
   }
   if (has_oauth) {
     const OAuthCredentials& oauth = *options.oauth;
@@ -128,6 +136,11 @@ absl::Status ValidateOptions(const ClientOptions& options) {
     if (oauth.client_id.empty() || oauth.client_secret.empty()) {
       return absl::InvalidArgumentError(
           "OAuth needs both client_id and client_secret: set the missing one");
+    }
+    if (HasControlCharacter(oauth.client_secret.view())) {
+      return absl::InvalidArgumentError(
+          "client_secret contains a control character such as a line break or NUL byte: set the "
+          "secret alone");
     }
   }
   if (options.client_certificate_pem.empty() != options.client_key_pem.empty()) {
@@ -315,10 +328,10 @@ absl::Status CurlQualtricsClient::FetchTokenLocked() {
     return absl::FailedPreconditionError(
         "the OAuth token endpoint returned no access_token: check config token_url");
   }
-  if (HasLineBreak(token)) {
+  if (HasControlCharacter(token)) {
     ZeroString(token);
     return absl::FailedPreconditionError(
-        "the OAuth token endpoint returned an access_token with a line break");
+        "the OAuth token endpoint returned an access_token with a control character");
   }
 
   absl::Duration lifetime = kDefaultTokenLifetime;

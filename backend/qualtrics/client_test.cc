@@ -781,6 +781,10 @@ TEST(ClientOptionsTest, RejectsIncompleteOptions) {
   header_injection.api_token = SecretBytes("token\r\nX-Other: 1");
   EXPECT_THAT(message_of(std::move(header_injection)), HasSubstr("line break"));
 
+  ClientOptions nul_byte = valid();
+  nul_byte.api_token = SecretBytes(std::string("tok\0en", 6));
+  EXPECT_THAT(message_of(std::move(nul_byte)), HasSubstr("control character"));
+
   ClientOptions half_mtls = valid();
   half_mtls.client_certificate_pem = "-----BEGIN CERTIFICATE-----";
   EXPECT_THAT(message_of(std::move(half_mtls)), HasSubstr("must be set together"));
