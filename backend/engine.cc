@@ -543,7 +543,7 @@ absl::Status Engine::QuotaError(const ConfigRecord& config, const absl::Status& 
                          config.max_active_certificates, " (config max_active_certificates)")
           : absl::StrCat("quota reached: ", std::string(rejection.message()),
                          "; this mount holds ", holders.size(),
-                         " of the organization's client certificates and the rest are held "
+                         " of the organization's client certificates, and any others are held "
                          "outside this mount");
   return MarkQuotaFull(absl::ResourceExhaustedError(
       absl::StrCat(limit, ". None of this mount's certificates is expired or superseded",

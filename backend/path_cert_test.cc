@@ -364,7 +364,7 @@ TEST(PathCertTest, QuotaFullAtQualtricsWithNothingToFree) {
   ASSERT_FALSE(web.ok());
   EXPECT_EQ(web.status().code(), absl::StatusCode::kResourceExhausted);
   EXPECT_THAT(Message(web.status()), HasSubstr("maximum number of client certificates"));
-  EXPECT_THAT(Message(web.status()), HasSubstr("held outside this mount"));
+  EXPECT_THAT(Message(web.status()), HasSubstr("any others are held outside this mount"));
   EXPECT_THAT(Message(web.status()), HasSubstr("tidy"));
   EXPECT_TRUE(t.storage().KeysWithPrefix("wal/").empty());
 }

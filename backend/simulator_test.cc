@@ -155,7 +155,7 @@ TEST_F(SimulatorTest, QuotaFullNamesLimit) {
   ASSERT_FALSE(api.ok());
   EXPECT_EQ(api.status().code(), absl::StatusCode::kResourceExhausted) << api.status();
   EXPECT_THAT(std::string(api.status().message()), HasSubstr("tidy"));
-  EXPECT_THAT(std::string(api.status().message()), HasSubstr("Qualtrics rejected the create"));
+  EXPECT_THAT(std::string(api.status().message()), HasSubstr("Qualtrics rejected a new client certificate"));
   EXPECT_THAT(std::string(api.status().message()), Not(HasSubstr("maximum of 10")));
   EXPECT_TRUE(storage_.KeysWithPrefix("wal/").empty());
 }

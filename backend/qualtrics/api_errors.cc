@@ -130,8 +130,7 @@ absl::Status MapHttpError(Endpoint endpoint, AuthMode auth, long http_status,
     return MarkQuotaExceeded(absl::ResourceExhaustedError(absl::StrCat(
         "Qualtrics rejected a new client certificate because organization ",
         std::string(organization_id),
-        " already holds its maximum of active certificates (10 at Qualtrics; expired ones count "
-        "until deleted)",
+        " already holds its maximum of active certificates (expired ones count until deleted)",
         quoted)));
   }
 

@@ -219,7 +219,7 @@ TEST_F(ClientTest, FullQuotaIsResourceExhausted) {
   ASSERT_EQ(created.status().code(), absl::StatusCode::kResourceExhausted) << created.status();
   EXPECT_TRUE(IsQuotaExceeded(created.status()));
   EXPECT_FALSE(IsOutcomeUnknown(created.status()));
-  EXPECT_THAT(Message(created.status()), HasSubstr("maximum of active certificates (10"));
+  EXPECT_THAT(Message(created.status()), HasSubstr("maximum of active certificates (expired ones count"));
   // The engine adds the fix when it wraps this error, so the client names none.
   EXPECT_THAT(Message(created.status()), Not(HasSubstr("tidy")));
   EXPECT_THAT(Message(created.status()), HasSubstr("CERT_LIMIT_REACHED"));
