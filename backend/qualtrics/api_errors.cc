@@ -125,7 +125,7 @@ absl::Status MapHttpError(Endpoint endpoint, AuthMode auth, long http_status,
   std::string quoted = QuoteServer(error);
   std::string action = Action(endpoint);
 
-  // The caller adds the fix, because only it knows how certificates are freed.
+  // The engine adds the fix to this message, because it decides how certificates are freed.
   if (endpoint == Endpoint::kCreate && IsQuotaErrorBody(http_status, error)) {
     return MarkQuotaExceeded(absl::ResourceExhaustedError(absl::StrCat(
         "Qualtrics rejected a new client certificate because organization ",
