@@ -43,6 +43,23 @@ nlohmann::json CertificateResponseData(const Engine& engine, const ServedCertifi
   return data;
 }
 
+absl::StatusOr<Response> CertificateResponse(Engine& engine, const std::string& name,
+                                             absl::StatusOr<ServedCertificate> served) {
+  if (!served.ok()) return served.status();
+  absl::StatusOr<std::shared_ptr<const RoleRecord>> role = engine.LoadRole(name);
+  if (!role.ok()) return role.status();
+  if (*role == nullptr) {
+    return absl::NotFoundError(absl::StrCat("role \"", name, "\" was deleted"));
+  }
+
+  Response response;
+  response.data = CertificateResponseData(engine, *served, **role);
+  response.warnings = served->warnings;
+  std::string window = engine.RenewWindowWarning(*served->record, **role);
+  if (!window.empty()) response.warnings.push_back(std::move(window));
+  return response;
+}
+
 framework::Path CertPath(Engine* engine) {
   framework::Path path;
   path.pattern = "cert/{role}";
@@ -52,18 +69,7 @@ framework::Path CertPath(Engine* engine) {
   path.operations[Operation::kRead] = {
       [engine](const Request& request, const FieldData& data) -> absl::StatusOr<Response> {
         std::string name = data.GetString("role");
-        absl::StatusOr<ServedCertificate> served = engine->ReadCertificate(name, request);
-        if (!served.ok()) return served.status();
-        absl::StatusOr<std::shared_ptr<const RoleRecord>> role = engine->LoadRole(name);
-        if (!role.ok()) return role.status();
-        if (*role == nullptr)
-          return absl::NotFoundError(absl::StrCat("role \"", name, "\" was deleted"));
-        Response response;
-        response.data = CertificateResponseData(*engine, *served, **role);
-        response.warnings = served->warnings;
-        std::string window = engine->RenewWindowWarning(*served->record, **role);
-        if (!window.empty()) response.warnings.push_back(std::move(window));
-        return response;
+        return CertificateResponse(*engine, name, engine->ReadCertificate(name, request));
       },
       "Return the role's current certificate, issuing one when needed."};
   return path;

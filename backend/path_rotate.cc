@@ -1,8 +1,6 @@
 // rotate/<role>: a new key and certificate now.
 #include <string>
-#include <utility>
 
-#include "absl/strings/str_cat.h"
 #include "backend/paths.h"
 
 namespace vault_qualtrics {
@@ -24,18 +22,7 @@ framework::Path RotatePath(Engine* engine) {
   path.operations[Operation::kUpdate] = {
       [engine](const Request& request, const FieldData& data) -> absl::StatusOr<Response> {
         std::string name = data.GetString("role");
-        absl::StatusOr<ServedCertificate> served = engine->Rotate(name, request);
-        if (!served.ok()) return served.status();
-        absl::StatusOr<std::shared_ptr<const RoleRecord>> role = engine->LoadRole(name);
-        if (!role.ok()) return role.status();
-        if (*role == nullptr)
-          return absl::NotFoundError(absl::StrCat("role \"", name, "\" was deleted"));
-        Response response;
-        response.data = CertificateResponseData(*engine, *served, **role);
-        response.warnings = served->warnings;
-        std::string window = engine->RenewWindowWarning(*served->record, **role);
-        if (!window.empty()) response.warnings.push_back(std::move(window));
-        return response;
+        return CertificateResponse(*engine, name, engine->Rotate(name, request));
       },
       "Issue a new key and certificate for the role now.", true};
   return path;

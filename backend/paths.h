@@ -28,6 +28,12 @@ framework::Path TidyPath(Engine* engine);
 nlohmann::json CertificateResponseData(const Engine& engine, const ServedCertificate& served,
                                        const RoleRecord& role);
 
+// Builds the full response of cert/<role> and rotate/<role> for the certificate `served` of role
+// `name`: the data above plus the issuance's warnings and any renew-window warning. Fails when
+// the role was deleted meanwhile.
+absl::StatusOr<Response> CertificateResponse(Engine& engine, const std::string& name,
+                                             absl::StatusOr<ServedCertificate> served);
+
 }  // namespace vault_qualtrics
 
 #endif  // BACKEND_PATHS_H_
