@@ -95,6 +95,9 @@ class Engine {
 
   // Roles. LoadRole returns nullptr when the role does not exist.
   absl::StatusOr<std::shared_ptr<const RoleRecord>> LoadRole(const std::string& name);
+  // Loads role `name`, failing with NotFound and the command that creates it when it is missing.
+  absl::StatusOr<std::shared_ptr<const RoleRecord>> RequireRole(const std::string& name,
+                                                                const Request& request);
   absl::Status SaveRole(const RoleRecord& role);
   absl::Status DeleteRole(const std::string& name);
   absl::StatusOr<std::vector<std::string>> ListRoles();

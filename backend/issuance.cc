@@ -53,16 +53,22 @@ void LogFailure(const std::string& role, std::string_view reason, const absl::St
 
 }  // namespace
 
-absl::StatusOr<ServedCertificate> Engine::ReadCertificate(const std::string& role_name,
-                                                          const Request& request) {
-  absl::StatusOr<std::shared_ptr<const RoleRecord>> role = LoadRole(role_name);
+absl::StatusOr<std::shared_ptr<const RoleRecord>> Engine::RequireRole(const std::string& name,
+                                                                      const Request& request) {
+  absl::StatusOr<std::shared_ptr<const RoleRecord>> role = LoadRole(name);
   if (!role.ok()) return role.status();
   if (*role == nullptr) {
-    return absl::NotFoundError(absl::StrCat("role \"", role_name,
-                                            "\" does not exist; create it "
-                                            "with `vault write ",
-                                            request.mount_point, "roles/", role_name, "`"));
+    return absl::NotFoundError(absl::StrCat("role \"", name, "\" does not exist; create it with ",
+                                            "`vault write ", request.mount_point, "roles/", name,
+                                            "`"));
   }
+  return role;
+}
+
+absl::StatusOr<ServedCertificate> Engine::ReadCertificate(const std::string& role_name,
+                                                          const Request& request) {
+  absl::StatusOr<std::shared_ptr<const RoleRecord>> role = RequireRole(role_name, request);
+  if (!role.ok()) return role.status();
   absl::StatusOr<std::shared_ptr<const CertRecord>> current = LoadCurrent(role_name, true);
   if (!current.ok()) return current.status();
   if (*current != nullptr && !NeedsRenewal(**current, **role)) {
@@ -101,14 +107,8 @@ absl::StatusOr<ServedCertificate> Engine::ReadCertificate(const std::string& rol
 
 absl::StatusOr<ServedCertificate> Engine::Rotate(const std::string& role_name,
                                                  const Request& request) {
-  absl::StatusOr<std::shared_ptr<const RoleRecord>> role = LoadRole(role_name);
+  absl::StatusOr<std::shared_ptr<const RoleRecord>> role = RequireRole(role_name, request);
   if (!role.ok()) return role.status();
-  if (*role == nullptr) {
-    return absl::NotFoundError(absl::StrCat("role \"", role_name,
-                                            "\" does not exist; create it "
-                                            "with `vault write ",
-                                            request.mount_point, "roles/", role_name, "`"));
-  }
   if (IsPerformanceStandby()) return ReadOnlyError();
   absl::StatusOr<std::shared_ptr<const ConfigRecord>> config = RequireConfig(request);
   if (!config.ok()) return config.status();
