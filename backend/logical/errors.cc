@@ -50,9 +50,11 @@ bool IsReadOnly(const absl::Status& status) {
   return status.GetPayload(ToAbsl(kReadOnlyType)).has_value();
 }
 
-bool IsClientError(const absl::Status& status) {
-  if (IsReadOnly(status)) return false;
-  if (IsUnsupportedPath(status) || IsUnsupportedOperation(status)) return true;
+int HttpStatusOf(const absl::Status& status) {
+  if (status.ok()) return 200;
+  if (IsReadOnly(status)) return 500;
+  if (IsUnsupportedPath(status)) return 404;
+  if (IsUnsupportedOperation(status)) return 405;
   switch (status.code()) {
     case absl::StatusCode::kInvalidArgument:
     case absl::StatusCode::kFailedPrecondition:
@@ -60,13 +62,25 @@ bool IsClientError(const absl::Status& status) {
     case absl::StatusCode::kAlreadyExists:
     case absl::StatusCode::kOutOfRange:
     case absl::StatusCode::kUnauthenticated:
+      return 400;
     case absl::StatusCode::kPermissionDenied:
-    case absl::StatusCode::kResourceExhausted:
+      return 403;
     case absl::StatusCode::kUnimplemented:
-      return true;
+      return 405;
+    case absl::StatusCode::kResourceExhausted:
+      return 429;
+    case absl::StatusCode::kUnavailable:
+      return 503;
+    case absl::StatusCode::kDeadlineExceeded:
+      return 504;
     default:
-      return false;
+      return 500;
   }
+}
+
+bool IsClientError(const absl::Status& status) {
+  const int http_status = HttpStatusOf(status);
+  return http_status >= 400 && http_status < 500;
 }
 
 }  // namespace vault_qualtrics

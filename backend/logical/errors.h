@@ -1,7 +1,7 @@
 // Errors the engine returns, and how each reaches a Vault user.
 //
-// Handlers return absl::Status with the most specific code. plugin/ turns the code into Vault's
-// error kinds once (see plugin/status_mapping):
+// Handlers return absl::Status with the most specific code. HttpStatusOf gives the HTTP status
+// for each, and plugin/status_mapping turns that into Vault's error kinds:
 //   kInvalidArgument, kFailedPrecondition, kNotFound, kAlreadyExists, kOutOfRange,
 //   kUnauthenticated                       -> 400, with the message
 //   kPermissionDenied                      -> 403, with the message
@@ -33,6 +33,8 @@ absl::Status ReadOnlyError();
 bool IsUnsupportedPath(const absl::Status& status);
 bool IsUnsupportedOperation(const absl::Status& status);
 bool IsReadOnly(const absl::Status& status);
+// The HTTP status a Vault user sees for `status`, from the table above (200 for OK).
+int HttpStatusOf(const absl::Status& status);
 // True when `status` reaches the caller as a 4xx error (see the table above): a failure the
 // caller or the operator can fix, which is logged at warn level, not error.
 bool IsClientError(const absl::Status& status);

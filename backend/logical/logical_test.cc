@@ -40,6 +40,18 @@ TEST(ErrorsTest, ClientErrorsAreThe4xxCodes) {
   EXPECT_FALSE(IsClientError(ReadOnlyError()));
 }
 
+TEST(ErrorsTest, HttpStatusPutsSentinelsFirst) {
+  EXPECT_EQ(HttpStatusOf(absl::OkStatus()), 200);
+  EXPECT_EQ(HttpStatusOf(absl::NotFoundError("role not found")), 400);
+  EXPECT_EQ(HttpStatusOf(UnsupportedPathError("p")), 404);
+  EXPECT_EQ(HttpStatusOf(absl::FailedPreconditionError("x")), 400);
+  EXPECT_EQ(HttpStatusOf(ReadOnlyError()), 500);
+  EXPECT_EQ(HttpStatusOf(UnsupportedOperationError("patch", "config")), 405);
+  EXPECT_EQ(HttpStatusOf(absl::UnimplementedError("x")), 405);
+  EXPECT_EQ(HttpStatusOf(absl::DeadlineExceededError("x")), 504);
+  EXPECT_EQ(HttpStatusOf(absl::DataLossError("x")), 500);
+}
+
 TEST(LogTest, FormatsHclogJsonLine) {
   std::string line = FormatLogLine(LogLevel::kWarn, "retrying create",
                                    {{"attempt", "2"}, {"@level", "spoofed"}},
