@@ -67,11 +67,13 @@ func readUsage(pid int) (rssKiB int64, fds int, threads int, err error) {
 
 // flatLimits are the largest changes checkFlat accepts.
 type flatLimits struct {
-	// FDMargin is how many more open descriptors the last sample may have than the first.
+	// FDMargin is how many more open descriptors the end of the run may have than the first
+	// sample.
 	FDMargin int
-	// ThreadMargin is how many more threads the last sample may have than the first.
+	// ThreadMargin is how many more threads the end of the run may have than the first sample.
 	ThreadMargin int
-	// RSSGrowthKiB is how much VmRSS may grow from the middle sample to the last, in KiB.
+	// RSSGrowthKiB is how much VmRSS may grow from the middle sample to the end of the run, in
+	// KiB.
 	RSSGrowthKiB int64
 }
 
@@ -100,35 +102,45 @@ func abs(n int) int {
 // message per limit that is exceeded (none when usage stayed flat). Descriptors and threads are
 // compared between the first sample and the end of the run. Memory is compared between the
 // middle sample and the end, because the allocator may still grow its arenas early in the run.
-// The end value of each measure is the lower of the last two samples, so one transient peak
-// (a gRPC thread not yet exited, a connection being replaced) does not fail the run while a leak,
-// which grows in every sample, still does.
+// The end value of each measure is the lower of the last two samples. One transient peak, such
+// as a gRPC thread that has not exited yet, then does not fail the run, but a leak still does
+// because it grows in every sample.
 func checkFlat(samples []usageSample, limits flatLimits) []string {
 	if len(samples) < 4 {
 		return []string{fmt.Sprintf("need at least 4 samples (after warm-up, middle, last two), got %d", len(samples))}
 	}
 	first := samples[0]
 	middle := samples[middleSample(samples)]
-	last, previous := samples[len(samples)-1], samples[len(samples)-2]
-	endLabel := fmt.Sprintf("%s/%s", previous.Label, last.Label)
+	lastTwo := samples[len(samples)-2:]
 	var problems []string
-	if fds := min(previous.FDs, last.FDs); fds-first.FDs > limits.FDMargin {
+	if end := lowerOf(lastTwo, func(s usageSample) int64 { return int64(s.FDs) }); end.FDs-first.FDs > limits.FDMargin {
 		problems = append(problems, fmt.Sprintf(
 			"open descriptors grew from %d at %q to %d at %q, more than the allowed %d",
-			first.FDs, first.Label, fds, endLabel, limits.FDMargin))
+			first.FDs, first.Label, end.FDs, end.Label, limits.FDMargin))
 	}
-	if threads := min(previous.Threads, last.Threads); threads-first.Threads > limits.ThreadMargin {
+	if end := lowerOf(lastTwo, func(s usageSample) int64 { return int64(s.Threads) }); end.Threads-first.Threads > limits.ThreadMargin {
 		problems = append(problems, fmt.Sprintf(
 			"threads grew from %d at %q to %d at %q, more than the allowed %d",
-			first.Threads, first.Label, threads, endLabel, limits.ThreadMargin))
+			first.Threads, first.Label, end.Threads, end.Label, limits.ThreadMargin))
 	}
-	if rss := min(previous.RSSKiB, last.RSSKiB); rss-middle.RSSKiB > limits.RSSGrowthKiB {
+	if end := lowerOf(lastTwo, func(s usageSample) int64 { return s.RSSKiB }); end.RSSKiB-middle.RSSKiB > limits.RSSGrowthKiB {
 		problems = append(problems, fmt.Sprintf(
 			"VmRSS grew by %d KiB from %d KiB at %q (%d reads) to %d KiB at %q (%d reads), more than the allowed %d KiB",
-			rss-middle.RSSKiB, middle.RSSKiB, middle.Label, middle.Reads, rss, endLabel, last.Reads,
-			limits.RSSGrowthKiB))
+			end.RSSKiB-middle.RSSKiB, middle.RSSKiB, middle.Label, middle.Reads, end.RSSKiB, end.Label,
+			end.Reads, limits.RSSGrowthKiB))
 	}
 	return problems
+}
+
+// lowerOf returns the sample with the lower value of measure, the earlier one on a tie.
+func lowerOf(samples []usageSample, measure func(usageSample) int64) usageSample {
+	lowest := samples[0]
+	for _, s := range samples[1:] {
+		if measure(s) < measure(lowest) {
+			lowest = s
+		}
+	}
+	return lowest
 }
 
 // formatSamples renders the samples as a table for the test log.
