@@ -20,12 +20,14 @@
 #include "backend/logical/log.h"
 #include "backend/qualtrics/api_errors.h"
 #include "backend/qualtrics/http_transport.h"
+#include "backend/qualtrics/response_decoding.h"
 
 namespace vault_qualtrics {
 
 using qualtrics_internal::AuthMode;
 using qualtrics_internal::Endpoint;
 using qualtrics_internal::ErrorBody;
+using qualtrics_internal::HasControlCharacter;
 using qualtrics_internal::HttpRequest;
 using qualtrics_internal::HttpResult;
 using qualtrics_internal::HttpTransport;
@@ -63,44 +65,6 @@ bool IsHttpsUrl(std::string_view url) {
   constexpr std::string_view kScheme = "https://";
   if (url.size() <= kScheme.size()) return false;
   return absl::EqualsIgnoreCase(absl::string_view(url.data(), kScheme.size()), "https://");
-}
-
-// True for CR, LF, NUL and the other bytes below 0x20, and DEL: none may appear in a header
-// value or a form field the client sends.
-bool HasControlCharacter(std::string_view text) {
-  for (char c : text) {
-    unsigned char byte = static_cast<unsigned char>(c);
-    if (byte < 0x20 || byte == 0x7f) return true;
-  }
-  return false;
-}
-
-const nlohmann::json* FindObjectField(const nlohmann::json& object, const char* name) {
-  if (!object.is_object()) return nullptr;
-  auto it = object.find(name);
-  return it == object.end() ? nullptr : &*it;
-}
-
-std::string StringField(const nlohmann::json& object, const char* name) {
-  const nlohmann::json* field = FindObjectField(object, name);
-  return field != nullptr && field->is_string() ? field->get<std::string>() : "";
-}
-
-// Reads an expiry given as RFC 3339 text or as Unix seconds; 0 when neither.
-int64_t ExpiryField(const nlohmann::json& object) {
-  for (const char* name : {"expiresAt", "expirationDate", "expires_at"}) {
-    const nlohmann::json* field = FindObjectField(object, name);
-    if (field == nullptr) continue;
-    if (field->is_number_integer()) return field->get<int64_t>();
-    if (field->is_string()) {
-      absl::Time time;
-      std::string error;
-      if (absl::ParseTime(absl::RFC3339_full, field->get<std::string>(), &time, &error)) {
-        return absl::ToUnixSeconds(time);
-      }
-    }
-  }
-  return 0;
 }
 
 absl::Status ValidateOptions(const ClientOptions& options) {
@@ -311,37 +275,13 @@ absl::Status CurlQualtricsClient::FetchTokenLocked() {
   absl::StatusOr<Answer> answer = Execute(call);
   if (!answer.ok()) return answer.status();
 
-  nlohmann::json parsed =
-      nlohmann::json::parse(answer->body.begin(), answer->body.end(), nullptr, false);
+  absl::StatusOr<qualtrics_internal::AccessToken> decoded =
+      qualtrics_internal::DecodeTokenResponse(answer->body, kDefaultTokenLifetime);
   ZeroString(answer->body);
-  std::string token;
-  if (parsed.is_object()) {
-    auto token_field = parsed.find("access_token");
-    if (token_field != parsed.end() && token_field->is_string()) {
-      // Zero the parsed copy in place, so only the SecretBytes copy below survives.
-      std::string& parsed_token = token_field->get_ref<std::string&>();
-      token = parsed_token;
-      ZeroString(parsed_token);
-    }
-  }
-  if (token.empty()) {
-    return absl::FailedPreconditionError(
-        "the OAuth token endpoint returned no access_token: check config token_url");
-  }
-  if (HasControlCharacter(token)) {
-    ZeroString(token);
-    return absl::FailedPreconditionError(
-        "the OAuth token endpoint returned an access_token with a control character");
-  }
-
-  absl::Duration lifetime = kDefaultTokenLifetime;
-  const nlohmann::json* expires_in = FindObjectField(parsed, "expires_in");
-  if (expires_in != nullptr && expires_in->is_number() && expires_in->get<double>() > 0) {
-    lifetime = absl::Seconds(expires_in->get<double>());
-  }
-  absl::Duration margin = std::min(kTokenRefreshMargin, lifetime / 2);
-  access_token_ = SecretBytes::TakeString(std::move(token));
-  token_refresh_at_ = requested_at + lifetime - margin;
+  if (!decoded.ok()) return decoded.status();
+  absl::Duration margin = std::min(kTokenRefreshMargin, decoded->lifetime / 2);
+  access_token_ = std::move(decoded->token);
+  token_refresh_at_ = requested_at + decoded->lifetime - margin;
   ++token_generation_;
   return absl::OkStatus();
 }
@@ -528,49 +468,12 @@ absl::StatusOr<CreatedCertificate> CurlQualtricsClient::CreateCertificate(
   absl::StatusOr<Answer> answer = Execute(call);
   if (!answer.ok()) return answer.status();
 
-  nlohmann::json parsed =
-      nlohmann::json::parse(answer->body.begin(), answer->body.end(), nullptr, false);
-  const nlohmann::json* result = FindObjectField(parsed, "result");
-  const nlohmann::json* meta = FindObjectField(parsed, "meta");
-  CreatedCertificate created;
-  if (result != nullptr) {
-    created.id = StringField(*result, "id");
-    created.certificate_pem = StringField(*result, "certificate");
-  }
-  if (meta != nullptr) {
-    created.request_id = StringField(*meta, "requestId");
-    created.notice = StringField(*meta, "notice");
-  }
-  if (created.request_id.empty()) created.request_id = answer->request_id;
-  std::string request_id_note =
-      created.request_id.empty() ? "" : absl::StrCat(" (request id ", created.request_id, ")");
-
-  if (created.id.empty() || created.certificate_pem.empty()) {
-    return qualtrics_internal::MarkOutcomeUnknown(absl::UnavailableError(absl::StrCat(
-        "Qualtrics responded to the create request with HTTP ", answer->status,
-        " but without a certificate id and certificate, so the certificate may exist: list the "
-        "certificates and match the public key before creating again",
-        request_id_note)));
-  }
-
-  absl::StatusOr<CertificateInfo> info = ParseCertificatePem(created.certificate_pem);
-  if (!info.ok()) {
-    return absl::InternalError(absl::StrCat(
-        "Qualtrics returned certificate ", created.id,
-        " that cannot be parsed, so it is not used: delete it at Qualtrics to free its slot (",
-        std::string(info.status().message()), ")", request_id_note));
-  }
-  if (info->public_key_fingerprint != expected_public_key_fingerprint) {
-    return absl::InternalError(absl::StrCat(
-        "Qualtrics returned certificate ", created.id,
-        " for a different public key than the CSR's, so it is not used: delete it at Qualtrics "
-        "to free its slot",
-        request_id_note));
-  }
-  created.info = *std::move(info);
-  if (!created.notice.empty()) {
+  absl::StatusOr<CreatedCertificate> created = qualtrics_internal::DecodeCreateResponse(
+      answer->status, answer->request_id, answer->body, expected_public_key_fingerprint);
+  if (!created.ok()) return created.status();
+  if (!created->notice.empty()) {
     Log(LogLevel::kWarn, "qualtrics notice on certificate creation",
-        {{"notice", created.notice}, {"request_id", created.request_id}});
+        {{"notice", created->notice}, {"request_id", created->request_id}});
   }
   return created;
 }
@@ -588,47 +491,14 @@ absl::StatusOr<std::vector<RemoteCertificate>> CurlQualtricsClient::ListCertific
     absl::StatusOr<Answer> answer = Execute(call);
     if (!answer.ok()) return answer.status();
 
-    nlohmann::json parsed =
-        nlohmann::json::parse(answer->body.begin(), answer->body.end(), nullptr, false);
-    const nlohmann::json* result = FindObjectField(parsed, "result");
-    const nlohmann::json* elements =
-        result == nullptr ? nullptr : FindObjectField(*result, "elements");
-    if (elements == nullptr || !elements->is_array()) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "the Qualtrics list response has no result.elements array: check the configured list "
-          "path",
-          answer->request_id.empty() ? "" : absl::StrCat(" (request id ", answer->request_id, ")")));
-    }
-
-    for (const nlohmann::json& element : *elements) {
-      RemoteCertificate certificate;
-      certificate.id = StringField(element, "id");
-      if (certificate.id.empty()) continue;
-      certificate.certificate_pem = StringField(element, "certificate");
-      certificate.public_key_fingerprint = absl::AsciiStrToLower(StringField(element, "fingerprint"));
-      certificate.expires_at = ExpiryField(element);
-      if (!certificate.certificate_pem.empty()) {
-        absl::StatusOr<CertificateInfo> info = ParseCertificatePem(certificate.certificate_pem);
-        if (info.ok()) {
-          certificate.public_key_fingerprint = info->public_key_fingerprint;
-          certificate.expires_at = info->not_after;
-          certificate.serial_number = info->serial_number;
-        }
-      }
+    absl::StatusOr<qualtrics_internal::ListPage> decoded =
+        qualtrics_internal::DecodeListResponse(answer->request_id, answer->body, expected_origin);
+    if (!decoded.ok()) return decoded.status();
+    for (RemoteCertificate& certificate : decoded->certificates) {
       certificates.push_back(std::move(certificate));
     }
-
-    const nlohmann::json* next = result == nullptr ? nullptr : FindObjectField(*result, "nextPage");
-    if (next == nullptr || !next->is_string() || next->get<std::string>().empty()) {
-      return certificates;
-    }
-    url = next->get<std::string>();
-    // The credential goes with every page, so a page on another origin is refused.
-    if (qualtrics_internal::UrlOrigin(url) != expected_origin) {
-      return absl::FailedPreconditionError(
-          "the Qualtrics list response points its next page to another host than base_url; "
-          "refusing to send credentials there");
-    }
+    if (decoded->next_page_url.empty()) return certificates;
+    url = std::move(decoded->next_page_url);
   }
   return absl::FailedPreconditionError(absl::StrCat(
       "the Qualtrics certificate list did not end after ", kMaxListPages, " pages"));
