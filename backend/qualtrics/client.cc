@@ -138,6 +138,10 @@ absl::Status ValidateOptions(const ClientOptions& options) {
         "invalid retry policy: max_retries and durations must not be negative, and max_backoff "
         "must be at least initial_backoff");
   }
+  if (options.max_idle_connections < 0 || options.max_idle_time <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError(
+        "max_idle_connections must not be negative and max_idle_time must be positive");
+  }
   if (options.max_response_bytes == 0) {
     return absl::InvalidArgumentError("max_response_bytes must be positive");
   }
@@ -195,6 +199,8 @@ class CurlQualtricsClient : public QualtricsClient {
     transport.connect_timeout = options.connect_timeout;
     transport.request_timeout = options.request_timeout;
     transport.max_response_bytes = options.max_response_bytes;
+    transport.max_idle_connections = options.max_idle_connections;
+    transport.max_idle_time = options.max_idle_time;
     return transport;
   }
 

@@ -90,6 +90,12 @@ struct ClientOptions {
   RetryPolicy retry;
   // Responses larger than this fail with ResourceExhausted.
   size_t max_response_bytes = 1 << 20;
+  // Connections and TLS sessions are reused across the calls of one client, never across
+  // clients: a client built from other options starts with no connection. At most
+  // max_idle_connections stay open between calls, each for at most max_idle_time; 0 opens a
+  // new connection for every request.
+  int max_idle_connections = 4;
+  absl::Duration max_idle_time = absl::Seconds(30);
   ApiPaths paths;
 
   // Test hook: replaces the sleep between retries. Left empty, the client sleeps for real.

@@ -3,9 +3,13 @@
 #include <curl/curl.h>
 #include <openssl/crypto.h>
 
+#include <algorithm>
+#include <chrono>
+#include <cstddef>
 #include <cstring>
 #include <memory>
 #include <mutex>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 
@@ -18,11 +22,6 @@ void InitializeCurlOnce() {
   static std::once_flag once;
   std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
 }
-
-struct EasyDeleter {
-  void operator()(CURL* handle) const { curl_easy_cleanup(handle); }
-};
-using EasyHandle = std::unique_ptr<CURL, EasyDeleter>;
 
 struct UrlDeleter {
   void operator()(CURLU* url) const { curl_url_cleanup(url); }
@@ -61,6 +60,27 @@ struct BodySink {
   bool exceeded = false;
 };
 
+// Counts the attempts libcurl makes to send one request. libcurl sends a request again on a new
+// connection when a reused connection fails before any response byte arrives, because the server
+// may have closed it while idle. But the server may also have received and acted on the first
+// copy, so only a GET may be sent twice.
+struct SendGuard {
+  bool resend_allowed = false;
+  int attempts = 0;
+  bool resend_blocked = false;
+};
+
+int BeforeSend(void* user, char* /*primary_ip*/, char* /*local_ip*/, int /*primary_port*/,
+               int /*local_port*/) {
+  auto* guard = static_cast<SendGuard*>(user);
+  ++guard->attempts;
+  if (guard->attempts > 1 && !guard->resend_allowed) {
+    guard->resend_blocked = true;
+    return CURL_PREREQFUNC_ABORT;
+  }
+  return CURL_PREREQFUNC_OK;
+}
+
 size_t WriteBody(char* data, size_t size, size_t count, void* user) {
   auto* sink = static_cast<BodySink*>(user);
   size_t bytes = size * count;
@@ -87,7 +107,10 @@ bool RequestMayHaveBeenSent(CURL* handle) {
   return pretransfer > 0;
 }
 
-TransportFailure Classify(CURLcode code, CURL* handle, bool body_exceeded) {
+TransportFailure Classify(CURLcode code, CURL* handle, bool body_exceeded,
+                          bool resend_blocked) {
+  // The first copy of the request went out on a connection that then failed.
+  if (resend_blocked) return TransportFailure::kNoResponse;
   switch (code) {
     case CURLE_OK:
       return TransportFailure::kNone;
@@ -127,6 +150,131 @@ TransportFailure Classify(CURLcode code, CURL* handle, bool body_exceeded) {
 }
 
 }  // namespace
+
+// Idle libcurl easy handles of one HttpTransport. Each handle keeps at most one open connection
+// in its own connection cache, and all handles share one TLS session cache, so a handle that has
+// to connect again resumes a session instead of a full handshake. The newest idle handle is
+// reused first, which lets the oldest ones expire.
+class ConnectionPool {
+ public:
+  using Clock = std::chrono::steady_clock;
+
+  ConnectionPool(int max_idle, absl::Duration max_idle_time)
+      : max_idle_(max_idle > 0 ? static_cast<size_t>(max_idle) : 0),
+        max_idle_time_(absl::ToChronoMilliseconds(max_idle_time)) {
+    if (max_idle_ == 0) return;
+    share_ = curl_share_init();
+    if (share_ == nullptr) return;
+    curl_share_setopt(share_, CURLSHOPT_LOCKFUNC, &ConnectionPool::LockShare);
+    curl_share_setopt(share_, CURLSHOPT_UNLOCKFUNC, &ConnectionPool::UnlockShare);
+    curl_share_setopt(share_, CURLSHOPT_USERDATA, this);
+    curl_share_setopt(share_, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
+  }
+
+  ConnectionPool(const ConnectionPool&) = delete;
+  ConnectionPool& operator=(const ConnectionPool&) = delete;
+
+  ~ConnectionPool() {
+    // Every handle must be gone before the share they use.
+    for (const Idle& idle : idle_) curl_easy_cleanup(idle.handle);
+    idle_.clear();
+    if (share_ != nullptr) curl_share_cleanup(share_);
+  }
+
+  // Returns the newest idle handle, or a new handle when none is idle; nullptr when libcurl
+  // cannot allocate one. Idle handles past max_idle_time are closed first.
+  CURL* Acquire() {
+    std::vector<CURL*> expired;
+    CURL* handle = nullptr;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      // idle_ is ordered by the time each handle became idle, so the expired ones are a prefix.
+      const Clock::time_point now = Clock::now();
+      size_t fresh = 0;
+      while (fresh < idle_.size() && now - idle_[fresh].since > max_idle_time_) {
+        expired.push_back(idle_[fresh].handle);
+        ++fresh;
+      }
+      idle_.erase(idle_.begin(), idle_.begin() + static_cast<std::ptrdiff_t>(fresh));
+      if (!idle_.empty()) {
+        handle = idle_.back().handle;
+        idle_.pop_back();
+      }
+    }
+    for (CURL* old : expired) curl_easy_cleanup(old);
+    if (handle != nullptr) return handle;
+    return curl_easy_init();
+  }
+
+  // Takes `handle` back after an exchange. It is reset first, so an idle handle keeps no
+  // pointer to the finished exchange's buffers. A handle that is not `reusable` is closed with
+  // its connection. When the pool is full, its oldest handle is closed to make room.
+  void Release(CURL* handle, bool reusable) {
+    curl_easy_reset(handle);
+    if (!reusable || max_idle_ == 0) {
+      curl_easy_cleanup(handle);
+      return;
+    }
+    CURL* evicted = nullptr;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (idle_.size() >= max_idle_) {
+        evicted = idle_.front().handle;
+        idle_.erase(idle_.begin());
+      }
+      idle_.push_back(Idle{handle, Clock::now()});
+    }
+    if (evicted != nullptr) curl_easy_cleanup(evicted);
+  }
+
+  // Applies the options that decide reuse to a handle that was just acquired or reset.
+  void Configure(CURL* handle) const {
+    if (max_idle_ == 0) {
+      curl_easy_setopt(handle, CURLOPT_FORBID_REUSE, 1L);
+      return;
+    }
+    if (share_ != nullptr) curl_easy_setopt(handle, CURLOPT_SHARE, share_);
+    // One connection per handle, so the pool size bounds the number of idle connections.
+    curl_easy_setopt(handle, CURLOPT_MAXCONNECTS, 1L);
+    long max_age_seconds = static_cast<long>(
+        std::chrono::duration_cast<std::chrono::seconds>(max_idle_time_).count());
+    // libcurl's own limit, in whole seconds, for a connection that sits idle in its cache.
+    curl_easy_setopt(handle, CURLOPT_MAXAGE_CONN, std::max(1L, max_age_seconds));
+  }
+
+  int IdleCount() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return static_cast<int>(idle_.size());
+  }
+
+ private:
+  struct Idle {
+    CURL* handle;
+    Clock::time_point since;
+  };
+
+  static void LockShare(CURL* /*handle*/, curl_lock_data data, curl_lock_access /*access*/,
+                        void* user) {
+    static_cast<ConnectionPool*>(user)->share_locks_[ShareLockIndex(data)].lock();
+  }
+  static void UnlockShare(CURL* /*handle*/, curl_lock_data data, void* user) {
+    static_cast<ConnectionPool*>(user)->share_locks_[ShareLockIndex(data)].unlock();
+  }
+  static size_t ShareLockIndex(curl_lock_data data) {
+    size_t index = static_cast<size_t>(data);
+    return index < CURL_LOCK_DATA_LAST ? index : 0;
+  }
+
+  const size_t max_idle_;
+  const std::chrono::milliseconds max_idle_time_;
+  CURLSH* share_ = nullptr;
+  // std::mutex rather than absl::Mutex, because ThreadSanitizer sees only pthread locks in a
+  // system Abseil that was not built with it.
+  std::mutex share_locks_[CURL_LOCK_DATA_LAST];
+  std::mutex mutex_;
+  // Guarded by mutex_; oldest first.
+  std::vector<Idle> idle_;
+};
 
 absl::StatusOr<ConnectTarget> ApplyServerName(std::string_view url,
                                               std::string_view server_name) {
@@ -191,17 +339,30 @@ std::string UrlOrigin(std::string_view url) {
 
 HttpTransport::HttpTransport(TransportOptions options) : options_(std::move(options)) {
   InitializeCurlOnce();
+  pool_ = std::make_unique<ConnectionPool>(options_.max_idle_connections,
+                                           options_.max_idle_time);
 }
+
+HttpTransport::~HttpTransport() = default;
+
+int HttpTransport::IdleConnectionCount() const { return pool_->IdleCount(); }
 
 HttpResult HttpTransport::Perform(HttpRequest& request) const {
   HttpResult result;
-  EasyHandle handle(curl_easy_init());
-  if (handle == nullptr) {
+  CURL* curl = pool_->Acquire();
+  if (curl == nullptr) {
     result.failure = TransportFailure::kOther;
     result.failure_detail = "allocating a libcurl handle failed";
     return result;
   }
-  CURL* curl = handle.get();
+  // Returns the handle to the pool on every path; only a handle whose exchange succeeded keeps
+  // its connection for reuse.
+  struct Returner {
+    ConnectionPool* pool;
+    CURL* handle;
+    const HttpResult* result;
+    ~Returner() { pool->Release(handle, result->failure == TransportFailure::kNone); }
+  } returner{pool_.get(), curl, &result};
 
   std::string url = request.url;
   curl_slist* connect_to = nullptr;
@@ -238,6 +399,8 @@ HttpResult HttpTransport::Perform(HttpRequest& request) const {
 
   char error_buffer[CURL_ERROR_SIZE] = {0};
   BodySink sink{&result.body, options_.max_response_bytes};
+  SendGuard guard;
+  guard.resend_allowed = request.method == "GET";
 
   curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
   curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "https");
@@ -252,7 +415,9 @@ HttpResult HttpTransport::Perform(HttpRequest& request) const {
   curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, &WriteBody);
   curl_easy_setopt(curl, CURLOPT_WRITEDATA, &sink);
   curl_easy_setopt(curl, CURLOPT_HTTP_VERSION, CURL_HTTP_VERSION_1_1);
-  curl_easy_setopt(curl, CURLOPT_FORBID_REUSE, 1L);
+  curl_easy_setopt(curl, CURLOPT_PREREQFUNCTION, &BeforeSend);
+  curl_easy_setopt(curl, CURLOPT_PREREQDATA, &guard);
+  pool_->Configure(curl);
 
   // Verification is never turned off; these are libcurl's defaults, set to be explicit.
   curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 1L);
@@ -291,7 +456,8 @@ HttpResult HttpTransport::Perform(HttpRequest& request) const {
   }
 
   CURLcode code = curl_easy_perform(curl);
-  result.failure = Classify(code, curl, sink.exceeded);
+  curl_easy_getinfo(curl, CURLINFO_NUM_CONNECTS, &result.new_connections);
+  result.failure = Classify(code, curl, sink.exceeded, guard.resend_blocked);
   if (result.failure != TransportFailure::kNone) {
     result.failure_detail = error_buffer[0] != '\0' ? error_buffer : curl_easy_strerror(code);
     result.body.clear();

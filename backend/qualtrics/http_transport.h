@@ -5,6 +5,7 @@
 #define BACKEND_QUALTRICS_HTTP_TRANSPORT_H_
 
 #include <cstddef>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -60,6 +61,9 @@ struct HttpResult {
   std::optional<absl::Duration> retry_after;
   // The X-Request-Id response header, when present.
   std::string request_id;
+  // Connections opened for this exchange (libcurl's CURLINFO_NUM_CONNECTS): 0 when an idle
+  // connection was reused.
+  long new_connections = 0;
 };
 
 struct TransportOptions {
@@ -70,18 +74,40 @@ struct TransportOptions {
   absl::Duration connect_timeout = absl::Seconds(10);
   absl::Duration request_timeout = absl::Seconds(30);
   size_t max_response_bytes = 1 << 20;
+  // Idle connections kept for later exchanges; 0 opens a new connection for every exchange.
+  int max_idle_connections = 4;
+  // An idle connection older than this is closed instead of reused. It is kept below the 60 s
+  // default idle timeout of AWS load balancers, so that a server rarely closes a connection just
+  // as it is reused.
+  absl::Duration max_idle_time = absl::Seconds(30);
 };
 
-// Performs exchanges with a fresh libcurl easy handle each, so one instance may be used by
-// several threads at once. Only https URLs are accepted and redirects are never followed.
+class ConnectionPool;
+
+// Performs HTTPS exchanges. Only https URLs are accepted and redirects are never followed. One
+// instance may be used by several threads at once.
+//
+// Connections and TLS sessions are reused across the exchanges of one instance, never across
+// instances, so a change of CA bundle, client certificate or credentials is made by creating a
+// new instance. A reused connection can fail before any response byte arrives, for example when
+// the server closed it at the same moment. Then libcurl sends a GET again on a new connection by
+// itself. Any other method is not sent again: it fails as kNoResponse and the caller decides.
 class HttpTransport {
  public:
   explicit HttpTransport(TransportOptions options);
+  ~HttpTransport();
+  HttpTransport(const HttpTransport&) = delete;
+  HttpTransport& operator=(const HttpTransport&) = delete;
 
   HttpResult Perform(HttpRequest& request) const;
 
+  // Idle connections currently kept, for tests.
+  int IdleConnectionCount() const;
+
  private:
   TransportOptions options_;
+  // Destroyed before options_, because pooled handles point to the client key in options_.
+  std::unique_ptr<ConnectionPool> pool_;
 };
 
 // Rewrites `url` so that its host is `server_name` and returns the libcurl CONNECT_TO entry that

@@ -14,7 +14,7 @@ import (
 // clientSteps are the issuance steps that the C++ client benchmark
 // (//backend/qualtrics:client_benchmark) times inside one process. Per key type it times key
 // generation with the CSR, and the create call over HTTPS. A list call gives the cost of one
-// HTTPS exchange with a new TLS connection.
+// HTTPS exchange on a reused connection.
 type clientSteps struct {
 	Runs int
 	// List is the median time of one list call on an empty organization, in ms.
