@@ -49,6 +49,9 @@ struct CurlFunctions {
   decltype(&::curl_url_set) url_set;
   decltype(&::curl_url_get) url_get;
   decltype(&::curl_url_cleanup) url_cleanup;
+  decltype(&::curl_share_init) share_init;
+  decltype(&::curl_share_setopt) share_setopt;
+  decltype(&::curl_share_cleanup) share_cleanup;
 };
 
 // Loads libcurl and resolves every function, or returns nullptr after logging why it failed.
@@ -85,6 +88,9 @@ const CurlFunctions* LoadLibcurl() {
   resolve(functions.url_set, "curl_url_set");
   resolve(functions.url_get, "curl_url_get");
   resolve(functions.url_cleanup, "curl_url_cleanup");
+  resolve(functions.share_init, "curl_share_init");
+  resolve(functions.share_setopt, "curl_share_setopt");
+  resolve(functions.share_cleanup, "curl_share_cleanup");
 
   if (!missing.empty()) {
     Log(LogLevel::kError,
@@ -211,4 +217,41 @@ CURLUcode curl_url_get(CURLU* url, CURLUPart part, char** content, unsigned int 
 void curl_url_cleanup(CURLU* url) {
   const auto* curl = Libcurl();
   if (curl != nullptr) curl->url_cleanup(url);
+}
+
+CURLSH* curl_share_init() {
+  const auto* curl = Libcurl();
+  return curl != nullptr ? curl->share_init() : nullptr;
+}
+
+CURLSHcode curl_share_setopt(CURLSH* share, CURLSHoption option, ...) {
+  const auto* curl = Libcurl();
+  if (curl == nullptr) return CURLSHE_NOT_BUILT_IN;
+  // libcurl reads an int for SHARE and UNSHARE, a function pointer for the lock callbacks and a
+  // pointer for USERDATA; read and pass it on with the same type.
+  va_list args;
+  va_start(args, option);
+  CURLSHcode code;
+  switch (option) {
+    case CURLSHOPT_SHARE:
+    case CURLSHOPT_UNSHARE:
+      code = curl->share_setopt(share, option, va_arg(args, int));
+      break;
+    case CURLSHOPT_LOCKFUNC:
+      code = curl->share_setopt(share, option, va_arg(args, curl_lock_function));
+      break;
+    case CURLSHOPT_UNLOCKFUNC:
+      code = curl->share_setopt(share, option, va_arg(args, curl_unlock_function));
+      break;
+    default:
+      code = curl->share_setopt(share, option, va_arg(args, void*));
+      break;
+  }
+  va_end(args);
+  return code;
+}
+
+CURLSHcode curl_share_cleanup(CURLSH* share) {
+  const auto* curl = Libcurl();
+  return curl != nullptr ? curl->share_cleanup(share) : CURLSHE_NOT_BUILT_IN;
 }

@@ -116,4 +116,43 @@ TEST(LazyCurlTest, EasyTransferPassesEveryArgumentType) {
   unlink(path);
 }
 
+int share_locks = 0;
+int share_unlocks = 0;
+
+void CountLock(CURL*, curl_lock_data, curl_lock_access, void* user) {
+  ++*static_cast<int*>(user);
+  ++share_locks;
+}
+
+void CountUnlock(CURL*, curl_lock_data, void*) { ++share_unlocks; }
+
+// A share handle takes an int, two function pointers and a pointer, and libcurl calls the lock
+// callbacks through it when a transfer uses the share.
+TEST(LazyCurlTest, SharePassesEveryArgumentType) {
+  CURLSH* share = curl_share_init();
+  ASSERT_NE(share, nullptr);
+  int user_locks = 0;
+  EXPECT_EQ(curl_share_setopt(share, CURLSHOPT_LOCKFUNC, &CountLock), CURLSHE_OK);
+  EXPECT_EQ(curl_share_setopt(share, CURLSHOPT_UNLOCKFUNC, &CountUnlock), CURLSHE_OK);
+  EXPECT_EQ(curl_share_setopt(share, CURLSHOPT_USERDATA, &user_locks), CURLSHE_OK);
+  EXPECT_EQ(curl_share_setopt(share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION), CURLSHE_OK);
+  EXPECT_EQ(curl_share_setopt(share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS), CURLSHE_OK);
+  EXPECT_EQ(curl_share_setopt(share, CURLSHOPT_SHARE, 9999), CURLSHE_BAD_OPTION);
+
+  CURL* handle = curl_easy_init();
+  ASSERT_NE(handle, nullptr);
+  std::string body;
+  EXPECT_EQ(curl_easy_setopt(handle, CURLOPT_SHARE, share), CURLE_OK);
+  EXPECT_EQ(curl_easy_setopt(handle, CURLOPT_URL, "file:///dev/null"), CURLE_OK);
+  EXPECT_EQ(curl_easy_setopt(handle, CURLOPT_WRITEFUNCTION, &AppendToString), CURLE_OK);
+  EXPECT_EQ(curl_easy_setopt(handle, CURLOPT_WRITEDATA, &body), CURLE_OK);
+  EXPECT_EQ(curl_easy_perform(handle), CURLE_OK);
+  curl_easy_cleanup(handle);
+
+  EXPECT_GT(user_locks, 0);
+  EXPECT_EQ(share_locks, user_locks);
+  EXPECT_EQ(share_unlocks, share_locks);
+  EXPECT_EQ(curl_share_cleanup(share), CURLSHE_OK);
+}
+
 }  // namespace
