@@ -15,32 +15,37 @@ extern const char kCertDescription[];
 
 }  // namespace
 
-nlohmann::json CertificateResponseData(const Engine& engine, const ServedCertificate& served,
-                                       const RoleRecord& role) {
+Response CertificateResponseData(const Engine& engine, const ServedCertificate& served,
+                                 const RoleRecord& role) {
   const CertRecord& record = *served.record;
+  Response response;
+  // Entries go straight into the object's map. The initializer-list form builds a two-element
+  // array per entry first, and took about 80% of a cached read in engine_benchmark.
+  nlohmann::json::object_t& data = response.data.get_ref<nlohmann::json::object_t&>();
   // Field names follow Vault's PKI engine where they apply.
-  nlohmann::json data = {{"certificate", record.certificate_pem},
-                         {"serial_number", record.serial_number},
-                         {"expiration", record.not_after},
-                         {"not_before", record.not_before},
-                         {"qualtrics_id", record.id},
-                         {"role", record.role},
-                         {"subject", record.subject},
-                         {"issuer", record.issuer},
-                         {"key_type", record.key_type},
-                         {"key_bits", record.key_bits},
-                         {"public_key_fingerprint", record.public_key_fingerprint},
-                         {"renew_in_seconds", engine.RenewInSeconds(record, role)},
-                         {"from_storage", served.from_storage}};
-  if (!record.notice.empty()) data["notice"] = record.notice;
+  data.emplace("certificate", record.certificate_pem);
+  data.emplace("serial_number", record.serial_number);
+  data.emplace("expiration", record.not_after);
+  data.emplace("not_before", record.not_before);
+  data.emplace("qualtrics_id", record.id);
+  data.emplace("role", record.role);
+  data.emplace("subject", record.subject);
+  data.emplace("issuer", record.issuer);
+  data.emplace("key_type", record.key_type);
+  data.emplace("key_bits", record.key_bits);
+  data.emplace("public_key_fingerprint", record.public_key_fingerprint);
+  data.emplace("renew_in_seconds", engine.RenewInSeconds(record, role));
+  data.emplace("from_storage", served.from_storage);
+  if (!record.notice.empty()) data.emplace("notice", record.notice);
   // A key generated while export was off stays unexported even after the role allows it.
   if (role.allow_key_export && record.key_exportable) {
-    // NOTE: the JSON response keeps a copy of the key that is freed without being zeroed,
-    // because the Response type carries plain JSON strings.
-    data["private_key"] = std::string(record.private_key_pem.view());
-    data["private_key_type"] = record.key_type;
+    // The key is copied once, into a string the JSON value takes over by move, and the
+    // response zeroes it when it is destroyed.
+    response.contains_secrets = true;
+    data.emplace("private_key", nlohmann::json::string_t(record.private_key_pem.view()));
+    data.emplace("private_key_type", record.key_type);
   }
-  return data;
+  return response;
 }
 
 absl::StatusOr<Response> CertificateResponse(Engine& engine, const std::string& name,
@@ -52,8 +57,7 @@ absl::StatusOr<Response> CertificateResponse(Engine& engine, const std::string& 
     return absl::NotFoundError(absl::StrCat("role \"", name, "\" was deleted"));
   }
 
-  Response response;
-  response.data = CertificateResponseData(engine, *served, **role);
+  Response response = CertificateResponseData(engine, *served, **role);
   response.warnings = served->warnings;
   std::string window = engine.RenewWindowWarning(*served->record, **role);
   if (!window.empty()) response.warnings.push_back(std::move(window));

@@ -1,6 +1,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <string>
 #include <thread>
 #include <vector>
@@ -195,6 +196,50 @@ TEST(PathCertTest, ExportAllowedReturnsKey) {
   ASSERT_TRUE(key.ok());
   EXPECT_TRUE(*CertificateMatchesKey(read->data["certificate"].get<std::string>(), *key));
   EXPECT_EQ(read->data["key_bits"], 2048);
+}
+
+// Sizes of the buffers ZeroJsonStrings zeroed that held only zero bytes afterwards.
+std::vector<size_t>& ZeroedSizes() {
+  static std::vector<size_t> sizes;
+  return sizes;
+}
+
+void RecordZeroed(const char* data, size_t size) {
+  if (std::all_of(data, data + size, [](char c) { return c == 0; })) {
+    ZeroedSizes().push_back(size);
+  }
+}
+
+TEST(PathCertTest, ExportedKeyIsZeroedWithResponse) {
+  TestBackend t;
+  ASSERT_TRUE(t.Configure().ok());
+  ASSERT_TRUE(t.CreateRole("web", {{"allow_key_export", true}}).ok());
+  ASSERT_TRUE(t.Read("cert/web").ok());
+
+  ZeroedSizes().clear();
+  SetZeroedStringObserverForTesting(&RecordZeroed);
+  size_t key_size = 0;
+  {
+    absl::StatusOr<Response> read = t.Read("cert/web");
+    ASSERT_TRUE(read.ok()) << read.status();
+    EXPECT_TRUE(read->contains_secrets);
+    key_size = read->data["private_key"].get_ref<const std::string&>().size();
+    EXPECT_GT(key_size, 100u);
+  }
+  SetZeroedStringObserverForTesting(nullptr);
+  EXPECT_NE(std::find(ZeroedSizes().begin(), ZeroedSizes().end(), key_size),
+            ZeroedSizes().end())
+      << "no zeroed buffer of the key's size " << key_size;
+}
+
+TEST(PathCertTest, ResponseWithoutKeyHasNoSecrets) {
+  TestBackend t;
+  ASSERT_TRUE(t.Configure().ok());
+  ASSERT_TRUE(t.CreateRole("web", {}).ok());
+  absl::StatusOr<Response> read = t.Read("cert/web");
+  ASSERT_TRUE(read.ok()) << read.status();
+  EXPECT_FALSE(read->contains_secrets);
+  EXPECT_FALSE(read->data.contains("private_key"));
 }
 
 TEST(PathCertTest, ForbiddenExportHidesKey) {

@@ -23,10 +23,11 @@ std::vector<framework::Path> CertsPaths(Engine* engine);
 // tidy: revoke expired and superseded certificates.
 framework::Path TidyPath(Engine* engine);
 
-// The response data for a certificate served from cert/<role> or rotate/<role>. Includes the
-// private key only when the role allows export.
-nlohmann::json CertificateResponseData(const Engine& engine, const ServedCertificate& served,
-                                       const RoleRecord& role);
+// The response for a certificate served from cert/<role> or rotate/<role>, data only. Includes
+// the private key only when the role allows export, and then marks the response as containing
+// secrets.
+Response CertificateResponseData(const Engine& engine, const ServedCertificate& served,
+                                 const RoleRecord& role);
 
 // Builds the full response of cert/<role> and rotate/<role> for the certificate `served` of role
 // `name`: the data above plus the issuance's warnings and any renew-window warning. Fails when

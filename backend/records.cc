@@ -5,14 +5,18 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "backend/logical/logical.h"
 
 namespace vault_qualtrics {
 namespace {
 
 using Json = nlohmann::json;
 
-SecretBytes DumpSecret(const Json& json) {
-  std::string text = json.dump();
+// Serialises a record that contains secrets, then zeroes the record's JSON strings.
+SecretBytes DumpSecret(Json& json) {
+  std::string text;
+  DumpJsonInPlace(json, &text, Json::error_handler_t::strict);
+  ZeroJsonStrings(json);
   return SecretBytes::TakeString(std::move(text));
 }
 
@@ -20,13 +24,16 @@ SecretBytes DumpSecret(const Json& json) {
 absl::StatusOr<Json> ParseRecord(std::string_view text, std::string_view kind) {
   Json json = Json::parse(text.begin(), text.end(), nullptr, /*allow_exceptions=*/false);
   if (!json.is_object()) {
+    ZeroJsonStrings(json);
     return absl::DataLossError(absl::StrCat("stored ", std::string(kind), " is not a JSON object"));
   }
   auto version = json.find("version");
   if (version == json.end() || !version->is_number_integer()) {
+    ZeroJsonStrings(json);
     return absl::DataLossError(absl::StrCat("stored ", std::string(kind), " has no version"));
   }
   if (version->get<int64_t>() > kRecordVersion) {
+    ZeroJsonStrings(json);
     return absl::FailedPreconditionError(
         absl::StrCat("stored ", std::string(kind), " has schema version ", version->get<int64_t>(),
                      ", written by a newer plugin; this plugin reads version ", kRecordVersion,
@@ -40,12 +47,16 @@ template <typename Record, typename Decode>
 absl::StatusOr<Record> DecodeGuarded(std::string_view text, std::string_view kind, Decode decode) {
   absl::StatusOr<Json> json = ParseRecord(text, kind);
   if (!json.ok()) return json.status();
+  absl::StatusOr<Record> record;
   try {
-    return decode(*json);
+    record = decode(*json);
   } catch (const Json::exception&) {
-    return absl::DataLossError(
+    record = absl::DataLossError(
         absl::StrCat("stored ", std::string(kind), " has a field of the wrong type"));
   }
+  // Config and certificate records contain secrets, and zeroing the others costs little.
+  ZeroJsonStrings(*json);
+  return record;
 }
 
 std::string HostOf(const std::string& url) {

@@ -6,8 +6,10 @@
 // so later versions may add fields without a migration.
 //
 // Secrets (API token, OAuth client secret, private keys) are held in SecretBytes, and the
-// encoders return SecretBytes. NOTE: nlohmann::json builds intermediate std::string copies of
-// those secrets that are freed without being zeroed; only the final buffers are zeroed.
+// encoders return SecretBytes. EncodeConfig, EncodeCert and every decoder zero the strings of
+// the JSON objects they build. NOTE: nlohmann::json's parser copies each string through a
+// growing token buffer, and its serializer through a 512-byte stack buffer, and neither buffer
+// is zeroed.
 #ifndef BACKEND_RECORDS_H_
 #define BACKEND_RECORDS_H_
 

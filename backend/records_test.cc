@@ -3,7 +3,11 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <string>
+#include <vector>
+
+#include "backend/logical/logical.h"
 
 namespace vault_qualtrics {
 namespace {
@@ -86,6 +90,39 @@ TEST(RecordsTest, RejectsNewerVersionAndGarbage) {
   EXPECT_EQ(DecodeRole(R"({"name": "x"})").status().code(), absl::StatusCode::kDataLoss);
   EXPECT_EQ(DecodeRole(R"({"version": 1, "key_bits": "many"})").status().code(),
             absl::StatusCode::kDataLoss);
+}
+
+// Sizes of the buffers ZeroJsonStrings zeroed that held only zero bytes afterwards.
+std::vector<size_t>& ZeroedSizes() {
+  static std::vector<size_t> sizes;
+  return sizes;
+}
+
+void RecordZeroed(const char* data, size_t size) {
+  if (std::all_of(data, data + size, [](char c) { return c == 0; })) {
+    ZeroedSizes().push_back(size);
+  }
+}
+
+bool WasZeroed(size_t size) {
+  return std::find(ZeroedSizes().begin(), ZeroedSizes().end(), size) != ZeroedSizes().end();
+}
+
+TEST(RecordsTest, CertKeyCopiesInJsonAreZeroed) {
+  CertRecord record;
+  record.id = "CC_1";
+  record.private_key_pem = SecretBytes(std::string(1777, 'k'));
+  ZeroedSizes().clear();
+  SetZeroedStringObserverForTesting(&RecordZeroed);
+  SecretBytes encoded = EncodeCert(record);
+  EXPECT_TRUE(WasZeroed(1777)) << "the encoder's JSON copy of the key was not zeroed";
+
+  ZeroedSizes().clear();
+  absl::StatusOr<CertRecord> decoded = DecodeCert(encoded.view());
+  SetZeroedStringObserverForTesting(nullptr);
+  ASSERT_TRUE(decoded.ok()) << decoded.status();
+  EXPECT_EQ(decoded->private_key_pem.view(), std::string(1777, 'k'));
+  EXPECT_TRUE(WasZeroed(1777)) << "the decoder's JSON copy of the key was not zeroed";
 }
 
 }  // namespace

@@ -51,7 +51,18 @@ absl::StatusOr<Request> FromProtoRequest(const pb::Request& proto) {
 }
 
 void ToProtoResponse(const Response& response, pb::Response* proto) {
-  proto->set_data(DumpObject(response.data));
+  if (response.contains_secrets && response.data.is_object()) {
+    // Serialise straight into the reply at its final size, so no growing buffer leaves partial
+    // copies of the secret behind. The engine's Response zeroes its own strings when freed.
+    // NOTE: gRPC's synchronous server owns the reply message. It serialises the reply after
+    // the handler returns and then frees the message and gRPC's send buffers without zeroing
+    // them. nlohmann's serializer also leaves up to 512 escaped bytes in a stack buffer.
+    std::string* data = proto->mutable_data();
+    data->clear();
+    DumpJsonInPlace(response.data, data);
+  } else {
+    proto->set_data(DumpObject(response.data));
+  }
   for (const std::string& warning : response.warnings) proto->add_warnings(warning);
 }
 

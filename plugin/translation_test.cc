@@ -3,6 +3,8 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
+#include <string>
+
 namespace vault_qualtrics {
 namespace {
 
@@ -96,6 +98,34 @@ TEST(ToProtoResponseTest, InvalidUtf8IsReplacedNotThrown) {
   ToProtoResponse(response, &proto);
   EXPECT_THAT(proto.data(), HasSubstr("\"bad\""));
   EXPECT_EQ(nlohmann::json::parse(proto.data()).is_object(), true);
+}
+
+TEST(ToProtoResponseTest, SecretResponseSerialisesTheSame) {
+  Response plain;
+  plain.data = {{"private_key", "-----BEGIN PRIVATE KEY-----\n" + std::string(1600, 'k') + "\n"},
+                {"bad", std::string("\xff")},
+                {"key_bits", 256}};
+  plain.warnings = {"renew soon"};
+  Response secret = plain;
+  secret.contains_secrets = true;
+
+  pb::Response plain_proto;
+  ToProtoResponse(plain, &plain_proto);
+  pb::Response secret_proto;
+  ToProtoResponse(secret, &secret_proto);
+  EXPECT_EQ(secret_proto.data(), plain_proto.data());
+  EXPECT_THAT(secret_proto.warnings(), ElementsAre("renew soon"));
+  // The data was written into a buffer reserved at its final size.
+  EXPECT_EQ(secret_proto.data().capacity(), secret_proto.data().size());
+}
+
+TEST(ToProtoResponseTest, SecretNonObjectBecomesEmptyObject) {
+  Response secret;
+  secret.contains_secrets = true;
+  secret.data = nlohmann::json::array({"x"});
+  pb::Response proto;
+  ToProtoResponse(secret, &proto);
+  EXPECT_EQ(proto.data(), "{}");
 }
 
 TEST(ToProtoErrorTest, RequestErrorCarriesErrorData) {

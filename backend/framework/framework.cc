@@ -19,6 +19,16 @@ namespace {
 // '.' or '@', ending in a word character.
 constexpr char kSegmentRegex[] = R"((\w(?:[\w.@-]*\w)?))";
 
+// The regular expression's \w: ASCII letters, digits and '_'. std::regex classifies with the
+// global locale, which the engine never changes from "C", so bytes of UTF-8 sequences are not
+// word characters.
+bool IsWordChar(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+}
+
+// A character that may appear inside a segment: [\w.@-].
+bool IsSegmentChar(char c) { return IsWordChar(c) || c == '.' || c == '@' || c == '-'; }
+
 std::string TypeName(FieldType type) {
   switch (type) {
     case FieldType::kString:
@@ -337,7 +347,10 @@ absl::StatusOr<int64_t> ParseDurationSeconds(std::string_view text) {
   return total;
 }
 
-FieldData::FieldData(std::map<std::string, FieldSchema> schema, nlohmann::json values)
+FieldData::FieldData(Schema schema, nlohmann::json values)
+    : schema_(std::make_shared<const Schema>(std::move(schema))), values_(std::move(values)) {}
+
+FieldData::FieldData(std::shared_ptr<const Schema> schema, nlohmann::json values)
     : schema_(std::move(schema)), values_(std::move(values)) {}
 
 bool FieldData::Has(const std::string& name) const { return values_.contains(name); }
@@ -345,8 +358,9 @@ bool FieldData::Has(const std::string& name) const { return values_.contains(nam
 const nlohmann::json* FieldData::Find(const std::string& name) const {
   auto value = values_.find(name);
   if (value != values_.end()) return &*value;
-  auto field = schema_.find(name);
-  if (field != schema_.end() && !field->second.default_value.is_null()) {
+  if (schema_ == nullptr) return nullptr;
+  auto field = schema_->find(name);
+  if (field != schema_->end() && !field->second.default_value.is_null()) {
     return &field->second.default_value;
   }
   return nullptr;
@@ -375,13 +389,19 @@ std::vector<std::string> FieldData::GetStrings(const std::string& name) const {
 
 absl::StatusOr<FieldData> ValidateFields(const std::vector<FieldSchema>& fields,
                                          const nlohmann::json& raw) {
-  std::map<std::string, FieldSchema> schema;
-  for (const FieldSchema& field : fields) schema[field.name] = field;
+  auto schema = std::make_shared<FieldData::Schema>();
+  for (const FieldSchema& field : fields) (*schema)[field.name] = field;
+  return ValidateFields(fields, std::move(schema), raw);
+}
+
+absl::StatusOr<FieldData> ValidateFields(const std::vector<FieldSchema>& fields,
+                                         std::shared_ptr<const FieldData::Schema> schema,
+                                         const nlohmann::json& raw) {
   if (!raw.is_object()) return absl::InvalidArgumentError("request data must be a JSON object");
 
   std::vector<std::string> unknown;
   for (auto item = raw.begin(); item != raw.end(); ++item) {
-    if (schema.count(item.key()) == 0) {
+    if (schema->count(item.key()) == 0) {
       std::string name = item.key().size() > 64 ? item.key().substr(0, 64) + "..." : item.key();
       unknown.push_back(absl::StrCat("\"", name, "\""));
     }
@@ -399,7 +419,7 @@ absl::StatusOr<FieldData> ValidateFields(const std::vector<FieldSchema>& fields,
 
   nlohmann::json values = nlohmann::json::object();
   for (auto item = raw.begin(); item != raw.end(); ++item) {
-    const FieldSchema& field = schema[item.key()];
+    const FieldSchema& field = schema->at(item.key());
     // Vault's CLI sends an explicit null for `field=` in some versions; treat it as unset.
     if (item.value().is_null()) continue;
     absl::StatusOr<nlohmann::json> converted = Convert(field, item.value());
@@ -413,6 +433,12 @@ absl::StatusOr<CompiledPath> CompiledPath::Compile(Path path) {
   CompiledPath compiled;
   std::string regex;
   const std::string& pattern = path.pattern;
+  auto append_literal = [&compiled](char c) {
+    if (compiled.pieces_.empty() || compiled.pieces_.back().kind != Piece::Kind::kLiteral) {
+      compiled.pieces_.push_back({Piece::Kind::kLiteral, ""});
+    }
+    compiled.pieces_.back().literal += c;
+  };
   for (size_t i = 0; i < pattern.size(); ++i) {
     char c = pattern[i];
     if (c == '{') {
@@ -421,14 +447,18 @@ absl::StatusOr<CompiledPath> CompiledPath::Compile(Path path) {
         return absl::InvalidArgumentError(absl::StrCat("unclosed '{' in pattern ", pattern));
       }
       compiled.segment_names_.push_back(pattern.substr(i + 1, end - i - 1));
+      compiled.pieces_.push_back({Piece::Kind::kSegment, ""});
       regex += kSegmentRegex;
       i = end;
     } else if (c == '/' && i + 2 == pattern.size() && pattern[i + 1] == '?') {
+      compiled.pieces_.push_back({Piece::Kind::kOptionalTrailingSlash, ""});
       regex += "/?";
       break;
     } else if (std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '/') {
+      append_literal(c);
       regex += c;
     } else {
+      append_literal(c);
       regex += '\\';
       regex += c;
     }
@@ -442,18 +472,77 @@ absl::StatusOr<CompiledPath> CompiledPath::Compile(Path path) {
     }
     field->in_path = true;
   }
-  compiled.regex_ = std::regex(regex, std::regex::ECMAScript | std::regex::optimize);
+
+  // A segment takes the whole run of name characters that starts at its position. That equals
+  // the regular expression's match only when the piece after the segment cannot start with a
+  // name character, so other patterns keep std::regex.
+  for (size_t i = 0; i < compiled.pieces_.size(); ++i) {
+    if (compiled.pieces_[i].kind != Piece::Kind::kSegment || i + 1 == compiled.pieces_.size()) {
+      continue;
+    }
+    const Piece& next = compiled.pieces_[i + 1];
+    bool exact = next.kind == Piece::Kind::kOptionalTrailingSlash ||
+                 (next.kind == Piece::Kind::kLiteral && !IsSegmentChar(next.literal[0]));
+    if (!exact) {
+      compiled.regex_ = std::make_shared<const std::regex>(
+          regex, std::regex::ECMAScript | std::regex::optimize);
+      break;
+    }
+  }
+  compiled.regex_source_ = std::move(regex);
+
+  auto schema = std::make_shared<FieldData::Schema>();
+  for (const FieldSchema& field : path.fields) (*schema)[field.name] = field;
+  compiled.schema_ = std::move(schema);
   compiled.path_ = std::move(path);
   return compiled;
 }
 
+bool CompiledPath::MatchPieces(std::string_view request_path,
+                               std::vector<std::string_view>* segments) const {
+  size_t position = 0;
+  for (const Piece& piece : pieces_) {
+    switch (piece.kind) {
+      case Piece::Kind::kLiteral:
+        if (request_path.compare(position, piece.literal.size(), piece.literal) != 0) return false;
+        position += piece.literal.size();
+        break;
+      case Piece::Kind::kSegment: {
+        size_t end = position;
+        while (end < request_path.size() && IsSegmentChar(request_path[end])) ++end;
+        // Vault's name rule: at least one character, starting and ending with a word character.
+        if (end == position || !IsWordChar(request_path[position]) ||
+            !IsWordChar(request_path[end - 1])) {
+          return false;
+        }
+        segments->push_back(request_path.substr(position, end - position));
+        position = end;
+        break;
+      }
+      case Piece::Kind::kOptionalTrailingSlash:
+        if (position < request_path.size() && request_path[position] == '/') ++position;
+        break;
+    }
+  }
+  return position == request_path.size();
+}
+
 std::optional<std::map<std::string, std::string>> CompiledPath::Match(
     const std::string& request_path) const {
-  std::smatch match;
-  if (!std::regex_match(request_path, match, regex_)) return std::nullopt;
   std::map<std::string, std::string> captures;
+  if (regex_ != nullptr) {
+    std::smatch match;
+    if (!std::regex_match(request_path, match, *regex_)) return std::nullopt;
+    for (size_t i = 0; i < segment_names_.size(); ++i) {
+      captures[segment_names_[i]] = match[i + 1].str();
+    }
+    return captures;
+  }
+  std::vector<std::string_view> segments;
+  segments.reserve(segment_names_.size());
+  if (!MatchPieces(request_path, &segments)) return std::nullopt;
   for (size_t i = 0; i < segment_names_.size(); ++i) {
-    captures[segment_names_[i]] = match[i + 1].str();
+    captures[segment_names_[i]] = std::string(segments[i]);
   }
   return captures;
 }
@@ -495,7 +584,7 @@ absl::StatusOr<FieldData> Router::Fields(const CompiledPath& path, const Request
   nlohmann::json raw = request.data.is_object() ? request.data : nlohmann::json::object();
   // Path segments win over body fields of the same name, as in Vault.
   for (const auto& [name, value] : captures) raw[name] = value;
-  return ValidateFields(path.path().fields, raw);
+  return ValidateFields(path.path().fields, path.schema(), raw);
 }
 
 absl::StatusOr<Response> Router::HandleRequest(const Request& request) const {

@@ -22,6 +22,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <regex>
@@ -92,8 +93,12 @@ absl::StatusOr<int64_t> ParseDurationSeconds(std::string_view text);
 // cannot fail. Getters on a field the path does not declare return the type's zero value.
 class FieldData {
  public:
+  using Schema = std::map<std::string, FieldSchema>;
+
   FieldData() = default;
-  FieldData(std::map<std::string, FieldSchema> schema, nlohmann::json values);
+  FieldData(Schema schema, nlohmann::json values);
+  // Shares a schema that a compiled path built once.
+  FieldData(std::shared_ptr<const Schema> schema, nlohmann::json values);
 
   // True when the request set the field (or the path pattern captured it).
   bool Has(const std::string& name) const;
@@ -109,13 +114,18 @@ class FieldData {
  private:
   const nlohmann::json* Find(const std::string& name) const;
 
-  std::map<std::string, FieldSchema> schema_;
+  std::shared_ptr<const Schema> schema_;
   nlohmann::json values_ = nlohmann::json::object();
 };
 
 // Converts raw request data into FieldData. Fails with InvalidArgument naming each unknown
 // field, or the first field whose value has the wrong type or is out of range, and the fix.
 absl::StatusOr<FieldData> ValidateFields(const std::vector<FieldSchema>& fields,
+                                         const nlohmann::json& raw);
+// The same, with `schema` mapping the names of `fields` to their schemas, so a caller that validates many requests
+// against one field list builds the map once.
+absl::StatusOr<FieldData> ValidateFields(const std::vector<FieldSchema>& fields,
+                                         std::shared_ptr<const FieldData::Schema> schema,
                                          const nlohmann::json& raw);
 
 using Handler = std::function<absl::StatusOr<Response>(const Request&, const FieldData&)>;
@@ -140,7 +150,13 @@ struct Path {
   bool root = false;
 };
 
-// A compiled path: the regular expression and the names of its captured segments.
+// A compiled path. A pattern is matched piece by piece without std::regex: literal text,
+// `{name}` segments and the optional trailing slash. A pattern where that walk could differ
+// from the regular expression the pattern compiles to (a segment followed by another segment or
+// by a literal that starts with a name character, as in "{id}.pem") is matched with
+// std::regex instead. NOTE: libstdc++'s std::regex recurses once per input character, so such a
+// pattern can overflow the stack on a request path of tens of thousands of characters. The
+// engine registers no such pattern.
 class CompiledPath {
  public:
   static absl::StatusOr<CompiledPath> Compile(Path path);
@@ -148,12 +164,31 @@ class CompiledPath {
   // Returns the captured segments when `request_path` matches the whole pattern.
   std::optional<std::map<std::string, std::string>> Match(const std::string& request_path) const;
   const Path& path() const { return path_; }
+  // The path's fields by name, shared by every FieldData validated against this path.
+  const std::shared_ptr<const FieldData::Schema>& schema() const { return schema_; }
   // The path in OpenAPI form, e.g. "/roles/{name}".
   std::string OpenApiPath() const;
+  // The regular expression the pattern compiles to, matched against the whole path.
+  const std::string& regex_source() const { return regex_source_; }
+  // True when Match uses std::regex because the pattern has no piece-by-piece form.
+  bool uses_regex() const { return regex_ != nullptr; }
 
  private:
+  struct Piece {
+    enum class Kind { kLiteral, kSegment, kOptionalTrailingSlash };
+    Kind kind;
+    // The text of a literal piece.
+    std::string literal;
+  };
+
+  bool MatchPieces(std::string_view request_path, std::vector<std::string_view>* segments) const;
+
   Path path_;
-  std::regex regex_;
+  std::shared_ptr<const FieldData::Schema> schema_;
+  std::vector<Piece> pieces_;
+  std::string regex_source_;
+  // Set only for patterns that the pieces cannot match exactly.
+  std::shared_ptr<const std::regex> regex_;
   std::vector<std::string> segment_names_;
 };
 

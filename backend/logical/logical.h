@@ -63,10 +63,23 @@ struct Request {
 
 // A successful reply. `data` must be a JSON object; warnings are shown to the caller as Vault
 // warnings. A reply with `has_response == false` is sent as "no response" (HTTP 204).
+//
+// When `contains_secrets` is set, every string value in `data` is overwritten with zeros before
+// its memory is released: when the response is destroyed and before an assignment replaces
+// `data`. Moving transfers `data` and leaves the source's `data` null.
 struct Response {
   nlohmann::json data = nlohmann::json::object();
   std::vector<std::string> warnings;
   bool has_response = true;
+  // Set when `data` contains secret values, such as an exported private key.
+  bool contains_secrets = false;
+
+  Response() = default;
+  Response(const Response& other) = default;
+  Response(Response&& other) noexcept = default;
+  Response& operator=(const Response& other);
+  Response& operator=(Response&& other) noexcept;
+  ~Response();
 
   static Response Empty() {
     Response response;
@@ -74,6 +87,26 @@ struct Response {
     return response;
   }
 };
+
+// Overwrites the characters of every string value in `value`, nested ones included, with
+// zeros. Object keys are left as they are. Strings keep their length, so callers should drop
+// `value` afterwards.
+void ZeroJsonStrings(nlohmann::json& value);
+
+// Test hook: when set, called with each string buffer that ZeroJsonStrings has just zeroed, so
+// a test can inspect the bytes before they are freed. Pass nullptr to remove it. Not
+// thread-safe.
+using ZeroedStringObserver = void (*)(const char* data, size_t size);
+void SetZeroedStringObserverForTesting(ZeroedStringObserver observer);
+
+// Serialises `value` as compact JSON and appends it to `out`. The exact size is reserved
+// first, so `out` is not reallocated while the JSON is written and leaves no partial copy
+// behind. `error_handler` treats invalid UTF-8 in strings as dump() does: the default replaces
+// it with U+FFFD, and strict throws nlohmann::json::type_error. It serialises twice (once to
+// count), so it takes about twice as long as dump().
+void DumpJsonInPlace(
+    const nlohmann::json& value, std::string* out,
+    nlohmann::json::error_handler_t error_handler = nlohmann::json::error_handler_t::replace);
 
 // Paths that Vault treats specially, relative to the mount, with Vault's glob rules.
 struct SpecialPaths {
