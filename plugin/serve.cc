@@ -115,6 +115,10 @@ void LogGrpcLine(gpr_log_func_args* args) {
 // of threads, so concurrent calls spread over many arenas. Two arenas bound that memory at the
 // cost of more lock contention inside malloc. This must run before any thread starts.
 void LimitMallocArenas() {
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+  // The sanitizers replace malloc with their own allocator, which has no arenas to limit.
+  return;
+#endif
   constexpr int kMaxMallocArenas = 2;
   if (mallopt(M_ARENA_MAX, kMaxMallocArenas) != 1) {
     Log(LogLevel::kWarn, "cannot limit the number of malloc arenas",
