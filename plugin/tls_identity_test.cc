@@ -66,6 +66,46 @@ TEST(GenerateTlsIdentityTest, PemMatchesDerAndKeyMatchesCertificate) {
   X509_free(from_pem);
 }
 
+// The key and the certificate's public key are encoded without OpenSSL's encoder framework, so
+// they are compared with what that framework writes for the same key.
+TEST(GenerateTlsIdentityTest, EncodingsMatchOpenSslEncoders) {
+  absl::StatusOr<TlsIdentity> identity = GenerateTlsIdentity();
+  ASSERT_TRUE(identity.ok()) << identity.status();
+  const std::string& key_pem = identity->private_key_pem.value();
+  EXPECT_EQ(key_pem.rfind("-----BEGIN PRIVATE KEY-----\n", 0), 0u);
+
+  BIO* key_bio = BIO_new_mem_buf(key_pem.data(), static_cast<int>(key_pem.size()));
+  EVP_PKEY* key = PEM_read_bio_PrivateKey(key_bio, nullptr, nullptr, nullptr);
+  BIO_free(key_bio);
+  ASSERT_NE(key, nullptr);
+  EXPECT_EQ(EVP_PKEY_get_base_id(key), EVP_PKEY_EC);
+  char group[64] = "";
+  size_t group_length = 0;
+  ASSERT_EQ(EVP_PKEY_get_group_name(key, group, sizeof(group), &group_length), 1);
+  EXPECT_EQ(std::string(group, group_length), "prime256v1");
+
+  BIO* reencoded_bio = BIO_new(BIO_s_mem());
+  ASSERT_EQ(PEM_write_bio_PrivateKey(reencoded_bio, key, nullptr, nullptr, 0, nullptr, nullptr), 1);
+  char* reencoded = nullptr;
+  long reencoded_length = BIO_get_mem_data(reencoded_bio, &reencoded);
+  EXPECT_EQ(std::string(reencoded, static_cast<size_t>(reencoded_length)), key_pem);
+  BIO_free(reencoded_bio);
+
+  auto cert = ParseDer(identity->certificate_der);
+  ASSERT_NE(cert, nullptr);
+  unsigned char* spki_from_key = nullptr;
+  int spki_from_key_length = i2d_PUBKEY(key, &spki_from_key);
+  ASSERT_GT(spki_from_key_length, 0);
+  unsigned char* spki_from_cert = nullptr;
+  int spki_from_cert_length = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(cert.get()), &spki_from_cert);
+  ASSERT_GT(spki_from_cert_length, 0);
+  EXPECT_EQ(std::string(reinterpret_cast<char*>(spki_from_cert), spki_from_cert_length),
+            std::string(reinterpret_cast<char*>(spki_from_key), spki_from_key_length));
+  OPENSSL_free(spki_from_key);
+  OPENSSL_free(spki_from_cert);
+  EVP_PKEY_free(key);
+}
+
 TEST(GenerateTlsIdentityTest, EachCallMakesANewKey) {
   absl::StatusOr<TlsIdentity> first = GenerateTlsIdentity();
   absl::StatusOr<TlsIdentity> second = GenerateTlsIdentity();
