@@ -91,7 +91,7 @@ func newEnv(t *testing.T, simFlags ...string) *env {
 		"base_url":          e.sim.BaseURL,
 		"organization_id":   e.sim.OrganizationID,
 		"api_token":         e.sim.APIToken,
-		"ca_bundle":         e.sim.caPEM,
+		"ca_bundle":         e.sim.CAPEM,
 		"verify_connection": false,
 		"request_timeout":   "20s",
 		"max_retries":       3,

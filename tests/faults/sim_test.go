@@ -1,7 +1,6 @@
 package faults
 
 import (
-	"bufio"
 	"bytes"
 	"crypto/tls"
 	"crypto/x509"
@@ -9,91 +8,26 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/vault-plugin-secrets-qualtrics/tests/host/vaulthost/hosttest"
 )
-
-// simBinaryEnv names the environment variable with the path of the built qualtrics-sim.
-const simBinaryEnv = "QUALTRICS_SIM_BIN"
-
-// simReady is the simulator's ready line (see tests/qualtrics-sim/README.md).
-type simReady struct {
-	BaseURL        string `json:"base_url"`
-	CAFile         string `json:"ca_file"`
-	ControlURL     string `json:"control_url"`
-	ControlToken   string `json:"control_token"`
-	OrganizationID string `json:"organization_id"`
-	APIToken       string `json:"api_token"`
-}
 
 // sim is one running simulator with a client for its control API.
 type sim struct {
-	simReady
-	caPEM  string
+	*hosttest.Simulator
 	client *http.Client
 }
 
 // startSim starts qualtrics-sim with extra flags and stops it when the test ends.
 func startSim(t testing.TB, flags ...string) *sim {
 	t.Helper()
-	bin := os.Getenv(simBinaryEnv)
-	if bin == "" {
-		t.Fatalf("%s is not set: build the simulator with `go -C tests/qualtrics-sim build -o bin/qualtrics-sim .` and export its path", simBinaryEnv)
-	}
-	args := append([]string{"-exit-on-stdin-eof", "-max-lifetime", "5m",
-		"-state-dir", t.TempDir()}, flags...)
-	cmd := exec.Command(bin, args...)
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start %s: %v", bin, err)
-	}
-	t.Cleanup(func() {
-		stdin.Close()
-		done := make(chan struct{})
-		go func() { cmd.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(5 * time.Second):
-			cmd.Process.Kill()
-			<-done
-		}
-	})
-
-	lines := make(chan string, 1)
-	go func() {
-		line, _ := bufio.NewReader(stdout).ReadString('\n')
-		lines <- line
-		io.Copy(io.Discard, stdout)
-	}()
-	var line string
-	select {
-	case line = <-lines:
-	case <-time.After(20 * time.Second):
-		t.Fatalf("simulator printed no ready line within 20s; stderr:\n%s", stderr.String())
-	}
-	s := &sim{}
-	if err := json.Unmarshal([]byte(line), &s.simReady); err != nil {
-		t.Fatalf("invalid simulator ready line %q: %v", line, err)
-	}
-	ca, err := os.ReadFile(filepath.Clean(s.CAFile))
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.caPEM = string(ca)
+	s := &sim{Simulator: hosttest.StartSimulator(t, flags...)}
 	pool := x509.NewCertPool()
-	pool.AppendCertsFromPEM(ca)
+	if !pool.AppendCertsFromPEM([]byte(s.CAPEM)) {
+		t.Fatalf("simulator CA %s contains no PEM certificate", s.CAFile)
+	}
 	s.client = &http.Client{
 		Timeout:   40 * time.Second,
 		Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}},

@@ -74,7 +74,7 @@ func TestPluginSoak(t *testing.T) {
 	if testing.Short() {
 		t.Skip("soak test skipped in -short mode")
 	}
-	simulator := startSim(t, runLimit+time.Minute)
+	simulator := hosttest.StartSimulator(t, "-max-lifetime", (runLimit + time.Minute).String())
 	catalog, _ := hosttest.NewCatalog(t)
 	mount := hosttest.Enable(t, catalog, vaulthost.MountOptions{Path: mountPath})
 	proc := mount.Process()
@@ -88,7 +88,7 @@ func TestPluginSoak(t *testing.T) {
 		"base_url":          simulator.BaseURL,
 		"organization_id":   simulator.OrganizationID,
 		"api_token":         simulator.APIToken,
-		"ca_bundle":         simulator.caPEM,
+		"ca_bundle":         simulator.CAPEM,
 		"verify_connection": true,
 		"request_timeout":   "20s",
 	})
