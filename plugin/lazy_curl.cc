@@ -131,8 +131,8 @@ CURL* curl_easy_init() {
 CURLcode curl_easy_setopt(CURL* handle, CURLoption option, ...) {
   const auto* curl = Libcurl();
   if (curl == nullptr) return CURLE_FAILED_INIT;
-  // libcurl reads the one argument with the type that the option number's range implies
-  // (CURLOPTTYPE_* in curl/curl.h); read and pass it on with the same type.
+  // libcurl reads the one argument with the type implied by the option number's range
+  // (CURLOPTTYPE_* in curl/curl.h). Read it and pass it on with the same type.
   va_list args;
   va_start(args, option);
   CURLcode code;

@@ -140,7 +140,7 @@ std::vector<std::string> ProbePaths() {
   return paths;
 }
 
-// The regular expression's answer for `path`, the behaviour the matcher must keep.
+// Returns the regular expression's match result for `path`, which the matcher must reproduce.
 std::optional<std::vector<std::string>> RegexMatch(const CompiledPath& compiled,
                                                    const std::string& path) {
   std::regex regex(compiled.regex_source(), std::regex::ECMAScript);

@@ -268,7 +268,7 @@ class ConnectionPool {
   const size_t max_idle_;
   const std::chrono::milliseconds max_idle_time_;
   CURLSH* share_ = nullptr;
-  // std::mutex rather than absl::Mutex, because ThreadSanitizer sees only pthread locks in a
+  // std::mutex rather than absl::Mutex, because ThreadSanitizer tracks only pthread locks in a
   // system Abseil that was not built with it.
   std::mutex share_locks_[CURL_LOCK_DATA_LAST];
   std::mutex mutex_;
