@@ -53,17 +53,34 @@ bool ShutdownSignal::WaitFor(absl::Duration timeout) {
   return notified_;
 }
 
-// GRPCController: the host's request to exit.
-class PluginServer::ControllerService final : public plugin::GRPCController::Service {
+// GRPCController: the host's request to exit. The stop is signalled only once the reply has
+// gone out: signalled from the handler, the main thread could stop the server first and the
+// host would see its Shutdown call cancelled.
+class PluginServer::ControllerService final : public plugin::GRPCController::CallbackService {
  public:
   explicit ControllerService(ShutdownSignal* shutdown) : shutdown_(shutdown) {}
 
-  grpc::Status Shutdown(grpc::ServerContext*, const plugin::Empty*, plugin::Empty*) override {
-    shutdown_->Notify("the plugin host requested shutdown");
-    return grpc::Status::OK;
+  grpc::ServerUnaryReactor* Shutdown(grpc::CallbackServerContext*, const plugin::Empty*,
+                                     plugin::Empty*) override {
+    return new NotifyWhenDone(shutdown_);
   }
 
  private:
+  class NotifyWhenDone final : public grpc::ServerUnaryReactor {
+   public:
+    explicit NotifyWhenDone(ShutdownSignal* shutdown) : shutdown_(shutdown) {
+      Finish(grpc::Status::OK);
+    }
+
+    void OnDone() override {
+      shutdown_->Notify("the plugin host requested shutdown");
+      delete this;
+    }
+
+   private:
+    ShutdownSignal* shutdown_;
+  };
+
   ShutdownSignal* shutdown_;
 };
 
