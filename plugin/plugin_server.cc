@@ -53,9 +53,8 @@ bool ShutdownSignal::WaitFor(absl::Duration timeout) {
   return notified_;
 }
 
-// GRPCController: the host's request to exit. The stop is signalled only once the reply has
-// gone out: signalled from the handler, the main thread could stop the server first and the
-// host would see its Shutdown call cancelled.
+// GRPCController: the host's request to exit. The stop is signalled after the reply is sent,
+// because a stop signalled in the handler can cancel the host's Shutdown call.
 class PluginServer::ControllerService final : public plugin::GRPCController::CallbackService {
  public:
   explicit ControllerService(ShutdownSignal* shutdown) : shutdown_(shutdown) {}
