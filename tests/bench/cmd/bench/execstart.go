@@ -51,12 +51,13 @@ func newExecStarter() (*execStarter, error) {
 	return &execStarter{clientCertPEM: string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}))}, nil
 }
 
-// timeToHandshake starts binary, reads its first stdout line and kills it. It returns the time
-// from the start to that line.
-func (e *execStarter) timeToHandshake(binary string) (time.Duration, error) {
+// startAlone starts binary, waits for its first stdout line, which must begin with firstLine,
+// and kills it. It records in s the time from the start to that line (exec_handshake_ms) and the
+// process's memory at that line (rss_handshake_mib, anon_handshake_mib).
+func (e *execStarter) startAlone(binary, firstLine string, s sample) error {
 	socketDir, err := os.MkdirTemp("", "bench-exec-")
 	if err != nil {
-		return 0, err
+		return err
 	}
 	defer os.RemoveAll(socketDir)
 	cmd := exec.Command(binary)
@@ -73,12 +74,12 @@ func (e *execStarter) timeToHandshake(binary string) (time.Duration, error) {
 	)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
-		return 0, err
+		return err
 	}
 
 	started := time.Now()
 	if err := cmd.Start(); err != nil {
-		return 0, err
+		return err
 	}
 	defer func() {
 		cmd.Process.Kill()
@@ -93,11 +94,12 @@ func (e *execStarter) timeToHandshake(binary string) (time.Duration, error) {
 	select {
 	case line := <-lines:
 		elapsed := time.Since(started)
-		if !strings.HasPrefix(line, "1|5|") {
-			return 0, fmt.Errorf("%s printed %q instead of a protocol 5 handshake line", binary, line)
+		if !strings.HasPrefix(line, firstLine) {
+			return fmt.Errorf("%s printed %q, expected a line starting with %q", binary, line, firstLine)
 		}
-		return elapsed, nil
+		s["exec_handshake_ms"] = ms(elapsed)
+		return recordMemory(cmd.Process.Pid, "handshake", s)
 	case <-time.After(time.Minute):
-		return 0, fmt.Errorf("%s printed no handshake line within a minute", binary)
+		return fmt.Errorf("%s printed no line within a minute", binary)
 	}
 }

@@ -41,10 +41,13 @@ type options struct {
 	// ClientBenchmark is the C++ client benchmark binary; empty or missing leaves out the
 	// per-step issuance times.
 	ClientBenchmark string
-	Out             string
-	Quick           bool
-	Reps            int
-	Reads           int
+	// TLSFloor is the program that does only the TLS set-up of the plugin's start. An empty or
+	// missing path leaves out the start-up lower bound.
+	TLSFloor string
+	Out      string
+	Quick    bool
+	Reps     int
+	Reads    int
 	// Command is the command line recorded in the report.
 	Command string
 }
@@ -61,6 +64,8 @@ func main() {
 	flag.StringVar(&opts.Floor, "floor", filepath.Join(binDir, "floor"), "Go floor plugin binary")
 	flag.StringVar(&opts.ClientBenchmark, "client-benchmark", "bazel-bin/backend/qualtrics/client_benchmark",
 		"C++ client benchmark for the per-step issuance times; skipped when missing")
+	flag.StringVar(&opts.TLSFloor, "tls-floor", "bazel-bin/tests/bench/tls_floor/tls_floor",
+		"the TLS set-up alone, for the start-up lower bound; skipped when missing")
 	flag.StringVar(&opts.Out, "out", "", "directory for performance.md and performance.png; empty writes no files")
 	flag.BoolVar(&opts.Quick, "quick", false, "smoke run: 300 reads per level and 1 repetition")
 	flag.IntVar(&opts.Reps, "reps", 0, "repetitions (default 5, or 1 with -quick)")
@@ -122,6 +127,10 @@ func run(ctx context.Context, opts options, stdout io.Writer) (*report, error) {
 			return nil, err
 		}
 	}
+	if info, err := os.Stat(opts.TLSFloor); opts.TLSFloor != "" && (err != nil || info.IsDir()) {
+		fmt.Fprintf(os.Stderr, "bench: no TLS floor program at %q, so the report leaves out the start-up lower bound\n", opts.TLSFloor)
+		opts.TLSFloor = ""
+	}
 
 	sim, err := startSimulator(ctx, opts.Simulator, simMaxActive)
 	if err != nil {
@@ -167,6 +176,13 @@ func run(ctx context.Context, opts options, stdout io.Writer) (*report, error) {
 			results[t.Key] = append(results[t.Key], s)
 			fmt.Fprintf(os.Stderr, "repetition %d/%d: %s done (%v so far)\n", rep+1, opts.Reps, t.Key,
 				time.Since(began).Round(time.Second))
+		}
+		if opts.TLSFloor != "" {
+			s := sample{}
+			if err := starter.startAlone(opts.TLSFloor, "ready", s); err != nil {
+				return nil, fmt.Errorf("repetition %d, TLS floor: %w", rep+1, err)
+			}
+			results[keyTLSFloor] = append(results[keyTLSFloor], s)
 		}
 	}
 

@@ -26,6 +26,12 @@ func TestQuickRun(t *testing.T) {
 		t.Fatalf("building the peer and floor plugins failed: %v\n%s", err, out)
 	}
 
+	// The TLS floor program is a Bazel target, so scripts/test passes its path in TLS_FLOOR_BINARY.
+	tlsFloor := os.Getenv("TLS_FLOOR_BINARY")
+	if tlsFloor == "" {
+		t.Log("TLS_FLOOR_BINARY is not set, so the start-up lower bound is not checked")
+	}
+
 	out := t.TempDir()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
@@ -35,6 +41,7 @@ func TestQuickRun(t *testing.T) {
 		Simulator: sim,
 		Peer:      filepath.Join(bin, "peer"),
 		Floor:     filepath.Join(bin, "floor"),
+		TLSFloor:  tlsFloor,
 		Out:       out,
 		Quick:     true,
 		Command:   "bench -quick",
@@ -53,6 +60,13 @@ func TestQuickRun(t *testing.T) {
 			}
 		}
 	}
+	if tlsFloor != "" {
+		for _, key := range []string{"exec_handshake_ms", "rss_handshake_mib"} {
+			if !r.Stats[keyTLSFloor][key].OK {
+				t.Errorf("figure %q was not measured for the TLS floor program", key)
+			}
+		}
+	}
 	if got := r.Stats[keyOurs]["expiry_creates"].Median; got != 1 {
 		t.Errorf("creates for concurrent reads of an expired certificate = %v, want 1", got)
 	}
@@ -65,6 +79,9 @@ func TestQuickRun(t *testing.T) {
 		if !strings.Contains(string(markdown), want) {
 			t.Errorf("performance.md does not contain %q", want)
 		}
+	}
+	if tlsFloor != "" && !strings.Contains(string(markdown), "## Lower bound of the start") {
+		t.Errorf("performance.md has no section on the TLS floor program")
 	}
 	f, err := os.Open(filepath.Join(out, "performance.png"))
 	if err != nil {

@@ -16,6 +16,8 @@ const (
 	keyOurs  = "qualtrics"
 	keyPeer  = "kv"
 	keyFloor = "floor"
+	// keyTLSFloor names the figures of the TLS floor program, which is not a plugin.
+	keyTLSFloor = "tls-floor"
 )
 
 // target is one plugin under test: how to mount it, seed the entry the read benchmark reads, and
