@@ -12,7 +12,7 @@ GRPC_LINKOPTS = [
     "-lgrpc++",
     "-lgrpc",
     "-lgpr",
-    "-lprotobuf",
+    "-lprotobuf-lite",
     "-labsl_synchronization",
 ]
 
@@ -49,7 +49,7 @@ _STATIC_ARCHIVES = [
     "re2",
     "cares",
     "address_sorting",
-    "protobuf",
+    "protobuf-lite",
     "absl_bad_optional_access",
     "absl_bad_variant_access",
     "absl_base",

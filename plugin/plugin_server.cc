@@ -90,7 +90,7 @@ class PluginServer::StdioService final : public plugin::GRPCStdio::Service {
  public:
   explicit StdioService(ShutdownSignal* shutdown) : shutdown_(shutdown) {}
 
-  grpc::Status StreamStdio(grpc::ServerContext* context, const google::protobuf::Empty*,
+  grpc::Status StreamStdio(grpc::ServerContext* context, const plugin::Empty*,
                            grpc::ServerWriter<plugin::StdioData>*) override {
     while (!context->IsCancelled()) {
       if (shutdown_->WaitFor(absl::Milliseconds(200))) break;

@@ -500,7 +500,7 @@ TEST_F(PluginServerTest, HostClosingBrokerStreamNotifiesProcess) {
 TEST_F(PluginServerTest, StdioStreamEndsOnStop) {
   auto stdio = plugin::GRPCStdio::NewStub(channel_);
   grpc::ClientContext context;
-  auto reader = stdio->StreamStdio(&context, google::protobuf::Empty());
+  auto reader = stdio->StreamStdio(&context, plugin::Empty());
   std::thread stopper([&] {
     absl::SleepFor(absl::Milliseconds(100));
     server_->Stop();
