@@ -1,6 +1,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <ostream>
 #include <string>
 
 #include "backend/logical/errors.h"
@@ -80,9 +81,25 @@ TEST(PathRotateTest, RejectsBodyFields) {
   EXPECT_THAT(std::string(rotated.status().message()), HasSubstr("this path takes no fields"));
 }
 
-TEST(PathRotateTest, MountQuotaEarlyRevokeWarns) {
+// The place that sets the limit of two active certificates, either the mount's config or Qualtrics.
+struct QuotaLimitCase {
+  const char* name;
+  bool limit_in_mount_config;
+};
+
+void PrintTo(const QuotaLimitCase& limit_case, std::ostream* out) { *out << limit_case.name; }
+
+class PathRotateQuotaTest : public ::testing::TestWithParam<QuotaLimitCase> {};
+
+TEST_P(PathRotateQuotaTest, EarlyRevokeWarns) {
   testing::TestBackend t;
-  ASSERT_TRUE(t.Configure({{"max_active_certificates", 2}}).ok());
+  nlohmann::json config = nlohmann::json::object();
+  if (GetParam().limit_in_mount_config) {
+    config["max_active_certificates"] = 2;
+  } else {
+    t.qualtrics().set_max_active(2);
+  }
+  ASSERT_TRUE(t.Configure(config).ok());
   ASSERT_TRUE(t.CreateRole("web", {{"revoke_grace", "1d"}}).ok());
   std::string first = t.Read("cert/web")->data["qualtrics_id"];
   ASSERT_TRUE(t.Write("rotate/web").ok());
@@ -96,21 +113,10 @@ TEST(PathRotateTest, MountQuotaEarlyRevokeWarns) {
   EXPECT_FALSE(t.Read("certs/" + first)->has_response);
 }
 
-TEST(PathRotateTest, QualtricsQuotaEarlyRevokeWarns) {
-  testing::TestBackend t;
-  t.qualtrics().set_max_active(2);
-  ASSERT_TRUE(t.Configure().ok());
-  ASSERT_TRUE(t.CreateRole("web", {{"revoke_grace", "1d"}}).ok());
-  std::string first = t.Read("cert/web")->data["qualtrics_id"];
-  ASSERT_TRUE(t.Write("rotate/web").ok());
-
-  absl::StatusOr<Response> third = t.Write("rotate/web");
-  ASSERT_TRUE(third.ok()) << third.status();
-  ASSERT_EQ(third->warnings.size(), 1u);
-  EXPECT_THAT(third->warnings[0], HasSubstr(first));
-  EXPECT_THAT(third->warnings[0], HasSubstr("before its grace period ended"));
-  EXPECT_FALSE(t.Read("certs/" + first)->has_response);
-}
+INSTANTIATE_TEST_SUITE_P(
+    LimitSources, PathRotateQuotaTest,
+    ::testing::Values(QuotaLimitCase{"MountConfig", true}, QuotaLimitCase{"Qualtrics", false}),
+    [](const ::testing::TestParamInfo<QuotaLimitCase>& info) { return info.param.name; });
 
 TEST(PathRotateTest, QuotaAfterFreeingGivesOneMessage) {
   testing::TestBackend t;

@@ -6,6 +6,7 @@
 #include "absl/strings/cord.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
 
 namespace vault_qualtrics {
 namespace qualtrics_internal {
@@ -14,18 +15,8 @@ namespace {
 constexpr char kOutcomeUnknownType[] = "vault-qualtrics/qualtrics-outcome-unknown";
 constexpr char kQuotaExceededType[] = "vault-qualtrics/qualtrics-quota-exceeded";
 
-// Maximum length of a server-supplied text quoted in our errors.
+// Maximum number of bytes of a server-supplied text that error messages quote.
 constexpr size_t kMaxQuotedLength = 300;
-
-std::string Sanitize(std::string_view text) {
-  std::string clean;
-  for (char c : text.substr(0, kMaxQuotedLength)) {
-    unsigned char byte = static_cast<unsigned char>(c);
-    clean.push_back(byte < 0x20 || byte == 0x7f ? ' ' : c);
-  }
-  if (text.size() > kMaxQuotedLength) clean.append("...");
-  return clean;
-}
 
 std::string StringField(const nlohmann::json& object, const char* name) {
   if (!object.is_object()) return "";
@@ -65,6 +56,19 @@ std::string Action(Endpoint endpoint) {
 
 }  // namespace
 
+std::string SanitizeServerText(std::string_view text) {
+  const bool cut = text.size() > kMaxQuotedLength;
+  // A cut inside a UTF-8 sequence leaves invalid bytes, which dump() turns into U+FFFD.
+  nlohmann::json value = std::string(text.substr(0, kMaxQuotedLength));
+  std::string escaped =
+      value.dump(-1, ' ', /*ensure_ascii=*/true, nlohmann::json::error_handler_t::replace);
+  // dump() encloses the string in double quotes and escapes the ones inside, which are harmless
+  // in a message. Every '"' in its output follows the backslash of its escape.
+  escaped = absl::StrReplaceAll(escaped.substr(1, escaped.size() - 2), {{"\\\"", "\""}});
+  if (cut) escaped.append("...");
+  return escaped;
+}
+
 std::string_view EndpointName(Endpoint endpoint) {
   switch (endpoint) {
     case Endpoint::kCreate:
@@ -99,9 +103,9 @@ ErrorBody ParseErrorBody(std::string_view body, std::string_view header_request_
     }
   }
   if (error.request_id.empty()) error.request_id = std::string(header_request_id);
-  error.error_code = Sanitize(error.error_code);
-  error.error_message = Sanitize(error.error_message);
-  error.request_id = Sanitize(error.request_id);
+  error.error_code = SanitizeServerText(error.error_code);
+  error.error_message = SanitizeServerText(error.error_message);
+  error.request_id = SanitizeServerText(error.request_id);
   return error;
 }
 
@@ -251,7 +255,8 @@ absl::Status MapRetriesExhausted(Endpoint endpoint, long http_status, const Erro
 
 absl::Status MapTransportFailure(Endpoint endpoint, const HttpResult& result, int attempts) {
   std::string action = Action(endpoint);
-  std::string detail = absl::StrCat(" (", result.failure_detail, ")");
+  // libcurl's message can quote the server, for example the subject name of its certificate.
+  std::string detail = absl::StrCat(" (", SanitizeServerText(result.failure_detail), ")");
   std::string tries = absl::StrCat(" after ", attempts, attempts == 1 ? " attempt" : " attempts");
   switch (result.failure) {
     case TransportFailure::kTlsVerification:

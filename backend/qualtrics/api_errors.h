@@ -28,9 +28,15 @@ struct ErrorBody {
   std::string request_id;
 };
 
-// Parses what it can; missing fields stay empty. The message is shortened and stripped of
-// control characters so a hostile body cannot flood or forge log lines.
+// Parses what it can; missing fields stay empty. Each field passes through SanitizeServerText, so
+// a hostile body cannot flood or forge log lines.
 ErrorBody ParseErrorBody(std::string_view body, std::string_view header_request_id);
+
+// Makes text that a server sent (a certificate id, a request id, an error message) safe to quote
+// in an error message or a log line. The result is printable ASCII: control characters, non-ASCII
+// characters and backslashes become JSON string escapes such as \n, \u001b, \u00e9 and \\, and
+// invalid UTF-8 becomes \ufffd. Only the first 300 bytes are kept, and a cut text ends in "...".
+std::string SanitizeServerText(std::string_view text);
 
 // Maps a final (not retried) HTTP error status to a Status.
 absl::Status MapHttpError(Endpoint endpoint, AuthMode auth, long http_status,

@@ -38,7 +38,7 @@ TEST(ParseErrorBodyTest, ToleratesNonJsonAndStripsControlCharacters) {
   EXPECT_EQ(ParseErrorBody("<html>oops</html>", "").error_code, "");
   ErrorBody error = ParseErrorBody(
       "{\"meta\":{\"error\":{\"errorMessage\":\"line1\\nline2\"}}}", "");
-  EXPECT_EQ(error.error_message, "line1 line2");
+  EXPECT_EQ(error.error_message, "line1\\nline2");
   ErrorBody long_error = Body("X", std::string(1000, 'a'));
   EXPECT_EQ(long_error.error_message.size(), 303u);
 }
@@ -131,6 +131,50 @@ TEST(MapTransportFailureTest, TlsVerificationNamesConfigFields) {
   EXPECT_THAT(std::string(status.message()), HasSubstr("tls_server_name"));
   EXPECT_THAT(std::string(status.message()), HasSubstr("ca_bundle"));
   EXPECT_THAT(std::string(status.message()), Not(HasSubstr(" server_name")));
+}
+
+TEST(MapTransportFailureTest, EscapesControlCharactersInDetail) {
+  HttpResult result;
+  result.failure = TransportFailure::kTlsVerification;
+  result.failure_detail = "subject name 'evil\n\x1b[31m' does not match";
+  std::string message(MapTransportFailure(Endpoint::kList, result, 1).message());
+  EXPECT_THAT(message, Not(HasSubstr("\n")));
+  EXPECT_THAT(message, Not(HasSubstr("\x1b")));
+  EXPECT_THAT(message, HasSubstr("(subject name 'evil\\n\\u001b[31m' does not match)"));
+}
+
+TEST(SanitizeServerTextTest, KeepsPrintableAscii) {
+  EXPECT_EQ(SanitizeServerText("CC_1 a-b.c@d/e:f \"quoted\" 'x'"),
+            "CC_1 a-b.c@d/e:f \"quoted\" 'x'");
+  EXPECT_EQ(SanitizeServerText(""), "");
+}
+
+TEST(SanitizeServerTextTest, EscapesControlCharacters) {
+  EXPECT_EQ(SanitizeServerText("a\nb\rc\td"), "a\\nb\\rc\\td");
+  EXPECT_EQ(SanitizeServerText("\x1b[31mred"), "\\u001b[31mred");
+  EXPECT_EQ(SanitizeServerText(std::string("nul\0byte", 8)), "nul\\u0000byte");
+  EXPECT_EQ(SanitizeServerText("del\x7f"), "del\\u007f");
+}
+
+TEST(SanitizeServerTextTest, EscapesBackslashes) {
+  EXPECT_EQ(SanitizeServerText("a\\nb"), "a\\\\nb");
+  EXPECT_EQ(SanitizeServerText("\\\""), "\\\\\"");
+}
+
+TEST(SanitizeServerTextTest, EscapesNonAsciiAndInvalidUtf8) {
+  // U+009B is the one-character CSI, U+202E reverses the text after it.
+  EXPECT_EQ(SanitizeServerText("\xc2\x9b" "31m"), "\\u009b31m");
+  EXPECT_EQ(SanitizeServerText("x\xe2\x80\xaey"), "x\\u202ey");
+  EXPECT_EQ(SanitizeServerText("caf\xc3\xa9"), "caf\\u00e9");
+  EXPECT_EQ(SanitizeServerText("bad\xff"), "bad\\ufffd");
+}
+
+TEST(SanitizeServerTextTest, CutsLongText) {
+  EXPECT_EQ(SanitizeServerText(std::string(300, 'a')), std::string(300, 'a'));
+  EXPECT_EQ(SanitizeServerText(std::string(301, 'a')), std::string(300, 'a') + "...");
+  // A cut inside a UTF-8 sequence leaves no stray byte.
+  std::string cut = SanitizeServerText(std::string(299, 'a') + "\xc3\xa9");
+  EXPECT_EQ(cut, std::string(299, 'a') + "\\ufffd...");
 }
 
 TEST(MarkersTest, AreIndependent) {

@@ -45,41 +45,8 @@ KeyAndCsr MakeKeyAndCsr(const char* type = "ec", int bits = 256) {
 
 std::string Message(const absl::Status& status) { return std::string(status.message()); }
 
-class ClientTest : public ::testing::Test {
+class ClientTest : public SimulatorClientTest {
  protected:
-  static void SetUpTestSuite() {
-    absl::StatusOr<std::unique_ptr<Simulator>> started = Simulator::Start();
-    ASSERT_TRUE(started.ok()) << started.status();
-    simulator_ = started->release();
-  }
-  static void TearDownTestSuite() {
-    delete simulator_;
-    simulator_ = nullptr;
-  }
-
-  void SetUp() override {
-    ASSERT_NE(simulator_, nullptr) << "the simulator did not start; see the suite set-up error";
-    ASSERT_TRUE(simulator_->Reset().ok());
-  }
-
-  const SimulatorInfo& sim() const { return simulator_->info(); }
-
-  // Options for an API-token client with short retry waits.
-  ClientOptions TokenOptions(std::string_view token = "") const {
-    ClientOptions options;
-    options.base_url = sim().base_url;
-    options.organization_id = sim().organization_id;
-    options.api_token = SecretBytes(token.empty() ? sim().api_token : token);
-    options.ca_bundle_pem = sim().ca_pem;
-    options.connect_timeout = absl::Seconds(5);
-    options.request_timeout = absl::Seconds(10);
-    options.retry.max_retries = 3;
-    options.retry.initial_backoff = absl::Milliseconds(10);
-    options.retry.max_backoff = absl::Milliseconds(50);
-    options.retry.max_retry_time = absl::Seconds(20);
-    return options;
-  }
-
   ClientOptions OAuthOptions(std::string_view secret = "") const {
     ClientOptions options = TokenOptions();
     options.api_token.Clear();
@@ -92,19 +59,6 @@ class ClientTest : public ::testing::Test {
     return options;
   }
 
-  std::unique_ptr<QualtricsClient> NewClient(ClientOptions options) const {
-    absl::StatusOr<std::unique_ptr<QualtricsClient>> client =
-        NewQualtricsClient(std::move(options));
-    EXPECT_TRUE(client.ok()) << client.status();
-    return client.ok() ? *std::move(client) : nullptr;
-  }
-
-  int Count(std::string_view endpoint) const {
-    absl::StatusOr<int> count = simulator_->RequestCount(endpoint);
-    EXPECT_TRUE(count.ok()) << count.status();
-    return count.ok() ? *count : -1;
-  }
-
   int ActiveSlots() const {
     absl::StatusOr<nlohmann::json> certificates = simulator_->Certificates();
     EXPECT_TRUE(certificates.ok()) << certificates.status();
@@ -114,11 +68,7 @@ class ClientTest : public ::testing::Test {
     }
     return slots;
   }
-
-  static Simulator* simulator_;
 };
-
-Simulator* ClientTest::simulator_ = nullptr;
 
 struct KeyCase {
   const char* type;

@@ -44,29 +44,21 @@ KeyAndCsr MakeKeyAndCsr() {
   return KeyAndCsr{*std::move(csr), *key->PublicKeyFingerprintSha256()};
 }
 
-class ConnectionReuseTest : public ::testing::Test {
+class ConnectionReuseTest : public SimulatorClientTest {
  protected:
   static void SetUpTestSuite() {
-    absl::StatusOr<std::unique_ptr<Simulator>> started = Simulator::Start(
+    StartSimulator(
         {"-max-active=1000", absl::StrCat("-api-token=sim-admin-token,", kSecondApiToken)});
-    ASSERT_TRUE(started.ok()) << started.status();
-    simulator_ = started->release();
-  }
-  static void TearDownTestSuite() {
-    delete simulator_;
-    simulator_ = nullptr;
   }
 
   void SetUp() override {
-    ASSERT_NE(simulator_, nullptr) << "the simulator did not start; see the suite set-up error";
-    ASSERT_TRUE(simulator_->Reset().ok());
+    SimulatorClientTest::SetUp();
+    if (HasFatalFailure()) return;
     absl::StatusOr<std::unique_ptr<TcpProxy>> proxy =
         TcpProxy::Start(UrlPort(simulator_->info().base_url));
     ASSERT_TRUE(proxy.ok()) << proxy.status();
     proxy_ = *std::move(proxy);
   }
-
-  const SimulatorInfo& sim() const { return simulator_->info(); }
 
   // The simulator's base URL with the proxy's port.
   std::string BaseUrl() const { return ReplaceUrlPort(sim().base_url, proxy_->port()); }
@@ -91,31 +83,11 @@ class ConnectionReuseTest : public ::testing::Test {
     return transport.Perform(request);
   }
 
-  ClientOptions TokenOptions() const {
-    ClientOptions options;
+  // Options for an API-token client that connects through the proxy.
+  ClientOptions ProxiedTokenOptions() const {
+    ClientOptions options = TokenOptions();
     options.base_url = BaseUrl();
-    options.organization_id = sim().organization_id;
-    options.api_token = SecretBytes(sim().api_token);
-    options.ca_bundle_pem = sim().ca_pem;
-    options.connect_timeout = absl::Seconds(5);
-    options.request_timeout = absl::Seconds(10);
-    options.retry.max_retries = 3;
-    options.retry.initial_backoff = absl::Milliseconds(10);
-    options.retry.max_backoff = absl::Milliseconds(50);
     return options;
-  }
-
-  std::unique_ptr<QualtricsClient> NewClient(ClientOptions options) const {
-    absl::StatusOr<std::unique_ptr<QualtricsClient>> client =
-        NewQualtricsClient(std::move(options));
-    EXPECT_TRUE(client.ok()) << client.status();
-    return client.ok() ? *std::move(client) : nullptr;
-  }
-
-  int Count(std::string_view endpoint) const {
-    absl::StatusOr<int> count = simulator_->RequestCount(endpoint);
-    EXPECT_TRUE(count.ok()) << count.status();
-    return count.ok() ? *count : -1;
   }
 
   int Slots() const {
@@ -124,11 +96,8 @@ class ConnectionReuseTest : public ::testing::Test {
     return certificates.ok() ? static_cast<int>(certificates->size()) : -1;
   }
 
-  static Simulator* simulator_;
   std::unique_ptr<TcpProxy> proxy_;
 };
-
-Simulator* ConnectionReuseTest::simulator_ = nullptr;
 
 TEST_F(ConnectionReuseTest, TransportReusesOneConnection) {
   HttpTransport transport(TransportWithSimulatorCa());
@@ -193,7 +162,7 @@ TEST_F(ConnectionReuseTest, ConcurrentCallersKeepBoundedIdleConnections) {
 }
 
 TEST_F(ConnectionReuseTest, ClientReusesConnectionAcrossCalls) {
-  std::unique_ptr<QualtricsClient> client = NewClient(TokenOptions());
+  std::unique_ptr<QualtricsClient> client = NewClient(ProxiedTokenOptions());
   KeyAndCsr request = MakeKeyAndCsr();
   ASSERT_TRUE(client->ListCertificates().ok());
   absl::StatusOr<CreatedCertificate> created =
@@ -204,7 +173,7 @@ TEST_F(ConnectionReuseTest, ClientReusesConnectionAcrossCalls) {
 }
 
 TEST_F(ConnectionReuseTest, OAuthTokenCallSharesClientPool) {
-  ClientOptions options = TokenOptions();
+  ClientOptions options = ProxiedTokenOptions();
   options.api_token.Clear();
   OAuthCredentials oauth;
   oauth.token_url = ReplaceUrlPort(sim().token_url, proxy_->port());
@@ -232,11 +201,11 @@ TEST_P(ConfigChangeTest, NewClientDoesNotReuseConnections) {
       simulator_->Control("POST", "/certificates", {{"organization_id", sim().organization_id}});
   ASSERT_TRUE(identity.ok()) << identity.status();
 
-  std::unique_ptr<QualtricsClient> before = NewClient(TokenOptions());
+  std::unique_ptr<QualtricsClient> before = NewClient(ProxiedTokenOptions());
   ASSERT_TRUE(before->ListCertificates().ok());
   ASSERT_EQ(proxy_->accepted(), 1);
 
-  ClientOptions changed = TokenOptions();
+  ClientOptions changed = ProxiedTokenOptions();
   GetParam().apply(changed, sim(), *identity);
   std::unique_ptr<QualtricsClient> after = NewClient(std::move(changed));
   absl::StatusOr<std::vector<RemoteCertificate>> listed = after->ListCertificates();
@@ -271,7 +240,7 @@ INSTANTIATE_TEST_SUITE_P(
     [](const ::testing::TestParamInfo<ConfigChange>& info) { return info.param.name; });
 
 TEST_F(ConnectionReuseTest, ServerClosedIdleConnectionIsReplaced) {
-  std::unique_ptr<QualtricsClient> client = NewClient(TokenOptions());
+  std::unique_ptr<QualtricsClient> client = NewClient(ProxiedTokenOptions());
   ASSERT_TRUE(client->ListCertificates().ok());
   ASSERT_TRUE(proxy_->CloseAll());
 
@@ -292,7 +261,7 @@ TEST_F(ConnectionReuseTest, ServerClosedIdleConnectionIsReplaced) {
 }
 
 TEST_F(ConnectionReuseTest, LostCreateOnReusedConnectionNotResent) {
-  std::unique_ptr<QualtricsClient> client = NewClient(TokenOptions());
+  std::unique_ptr<QualtricsClient> client = NewClient(ProxiedTokenOptions());
   ASSERT_TRUE(client->ListCertificates().ok());
   ASSERT_TRUE(simulator_->AddFault({{"match", "create"}, {"kind", "lost_response"}}).ok());
 
@@ -307,7 +276,7 @@ TEST_F(ConnectionReuseTest, LostCreateOnReusedConnectionNotResent) {
 }
 
 TEST_F(ConnectionReuseTest, DroppedCreateOnReusedConnectionNotResent) {
-  std::unique_ptr<QualtricsClient> client = NewClient(TokenOptions());
+  std::unique_ptr<QualtricsClient> client = NewClient(ProxiedTokenOptions());
   ASSERT_TRUE(client->ListCertificates().ok());
   ASSERT_TRUE(
       simulator_->AddFault({{"match", "create"}, {"kind", "drop"}, {"reset", true}}).ok());
@@ -322,7 +291,7 @@ TEST_F(ConnectionReuseTest, DroppedCreateOnReusedConnectionNotResent) {
 }
 
 TEST_F(ConnectionReuseTest, DroppedListOnReusedConnectionSucceeds) {
-  std::unique_ptr<QualtricsClient> client = NewClient(TokenOptions());
+  std::unique_ptr<QualtricsClient> client = NewClient(ProxiedTokenOptions());
   ASSERT_TRUE(client->ListCertificates().ok());
   ASSERT_TRUE(simulator_->AddFault({{"match", "list"}, {"kind", "drop"}}).ok());
   absl::StatusOr<std::vector<RemoteCertificate>> listed = client->ListCertificates();
@@ -331,7 +300,7 @@ TEST_F(ConnectionReuseTest, DroppedListOnReusedConnectionSucceeds) {
 }
 
 TEST_F(ConnectionReuseTest, LostDeleteOnReusedConnectionSucceeds) {
-  std::unique_ptr<QualtricsClient> client = NewClient(TokenOptions());
+  std::unique_ptr<QualtricsClient> client = NewClient(ProxiedTokenOptions());
   KeyAndCsr request = MakeKeyAndCsr();
   absl::StatusOr<CreatedCertificate> created =
       client->CreateCertificate(request.csr, request.fingerprint);

@@ -50,7 +50,8 @@ int64_t ExpiryField(const nlohmann::json& object) {
 }
 
 std::string RequestIdNote(std::string_view request_id) {
-  return request_id.empty() ? "" : absl::StrCat(" (request id ", std::string(request_id), ")");
+  return request_id.empty() ? ""
+                            : absl::StrCat(" (request id ", SanitizeServerText(request_id), ")");
 }
 
 RemoteCertificate DecodeListElement(const nlohmann::json& element) {
@@ -107,16 +108,17 @@ absl::StatusOr<CreatedCertificate> DecodeCreateResponse(
         request_id_note)));
   }
 
+  const std::string quoted_id = SanitizeServerText(created.id);
   absl::StatusOr<CertificateInfo> info = ParseCertificatePem(created.certificate_pem);
   if (!info.ok()) {
     return absl::InternalError(absl::StrCat(
-        "Qualtrics returned certificate ", created.id,
+        "Qualtrics returned certificate ", quoted_id,
         " that cannot be parsed, so it is not used: delete it at Qualtrics to free its slot (",
         std::string(info.status().message()), ")", request_id_note));
   }
   if (info->public_key_fingerprint != expected_public_key_fingerprint) {
     return absl::InternalError(absl::StrCat(
-        "Qualtrics returned certificate ", created.id,
+        "Qualtrics returned certificate ", quoted_id,
         " for a different public key than the CSR's, so it is not used: delete it at Qualtrics "
         "to free its slot",
         request_id_note));

@@ -23,7 +23,7 @@ namespace qualtrics_internal {
 //
 // Errors: the outcome-unknown status (see IsOutcomeUnknown) when the id or the certificate is
 // missing, because the service may have issued one; Internal when the certificate does not parse
-// or carries another key, naming its id so it can be deleted.
+// or carries another key, naming its id (escaped by SanitizeServerText) so it can be deleted.
 absl::StatusOr<CreatedCertificate> DecodeCreateResponse(
     long http_status, std::string_view header_request_id, std::string_view body,
     std::string_view expected_public_key_fingerprint);

@@ -106,6 +106,49 @@ TEST(DecodeCreateResponseTest, UnparsableCertificateIsInternal) {
   EXPECT_THAT(created.status().message(), HasSubstr("CC_1 that cannot be parsed"));
 }
 
+// The id and request id carry a line break, an ANSI colour sequence and a terminal title
+// sequence. The message must quote them escaped, without the raw bytes.
+TEST(DecodeCreateResponseTest, ControlCharactersInIdsAreEscaped) {
+  struct Case {
+    const char* name;
+    const char* certificate;
+    std::string fingerprint;
+  };
+  const Case cases[] = {
+      {"unparsable certificate", "not a certificate", kFingerprint},
+      {"certificate for another key", kCertificatePem, std::string(64, '0')},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.name);
+    absl::StatusOr<CreatedCertificate> created = DecodeCreateResponse(
+        200, "hdr-id",
+        CreateBody({{"id", "CC_1\n\x1b[31mforged"}, {"certificate", c.certificate}},
+                   {{"requestId", "req\r\n\x1b]0;title\x07"}}),
+        c.fingerprint);
+    ASSERT_FALSE(created.ok());
+    EXPECT_EQ(created.status().code(), absl::StatusCode::kInternal);
+    std::string message(created.status().message());
+    EXPECT_THAT(message, Not(HasSubstr("\n")));
+    EXPECT_THAT(message, Not(HasSubstr("\r")));
+    EXPECT_THAT(message, Not(HasSubstr("\x1b")));
+    EXPECT_THAT(message, Not(HasSubstr("\x07")));
+    EXPECT_FALSE(HasControlCharacter(message)) << message;
+    EXPECT_THAT(message, HasSubstr("certificate CC_1\\n\\u001b[31mforged "));
+    EXPECT_THAT(message, HasSubstr("(request id req\\r\\n\\u001b]0;title\\u0007)"));
+  }
+}
+
+TEST(DecodeCreateResponseTest, LongIdIsCutInMessage) {
+  const std::string long_id = "CC_" + std::string(5000, 'x');
+  absl::StatusOr<CreatedCertificate> created = DecodeCreateResponse(
+      200, "", CreateBody({{"id", long_id}, {"certificate", "not a certificate"}}), kFingerprint);
+  ASSERT_FALSE(created.ok());
+  std::string message(created.status().message());
+  EXPECT_THAT(message, Not(HasSubstr(long_id)));
+  EXPECT_THAT(message, HasSubstr("CC_" + std::string(297, 'x') + "... that cannot be parsed"));
+  EXPECT_LT(message.size(), 1000u);
+}
+
 TEST(DecodeListResponseTest, DecodesElementsAndSkipsThoseWithoutId) {
   nlohmann::json body = {
       {"result",
@@ -160,6 +203,13 @@ TEST(DecodeListResponseTest, MissingElementsIsFailedPrecondition) {
     EXPECT_EQ(page.status().code(), absl::StatusCode::kFailedPrecondition) << body;
     EXPECT_THAT(page.status().message(), HasSubstr("(request id hdr-id)")) << body;
   }
+}
+
+TEST(DecodeListResponseTest, ControlCharactersInHeaderRequestIdAreEscaped) {
+  absl::StatusOr<ListPage> page = DecodeListResponse("hdr\x1b[2J", "{}", kOrigin);
+  ASSERT_FALSE(page.ok());
+  EXPECT_THAT(page.status().message(), Not(HasSubstr("\x1b")));
+  EXPECT_THAT(page.status().message(), HasSubstr("(request id hdr\\u001b[2J)"));
 }
 
 TEST(DecodeTokenResponseTest, ReturnsTokenAndLifetime) {

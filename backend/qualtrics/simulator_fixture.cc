@@ -240,4 +240,49 @@ absl::StatusOr<nlohmann::json> Simulator::Certificates() {
   return organization["certificates"];
 }
 
+Simulator* SimulatorClientTest::simulator_ = nullptr;
+
+void SimulatorClientTest::StartSimulator(const std::vector<std::string>& flags) {
+  absl::StatusOr<std::unique_ptr<Simulator>> started = Simulator::Start(flags);
+  ASSERT_TRUE(started.ok()) << started.status();
+  simulator_ = started->release();
+}
+
+void SimulatorClientTest::TearDownTestSuite() {
+  delete simulator_;
+  simulator_ = nullptr;
+}
+
+void SimulatorClientTest::SetUp() {
+  ASSERT_NE(simulator_, nullptr) << "the simulator did not start; see the suite set-up error";
+  ASSERT_TRUE(simulator_->Reset().ok());
+}
+
+ClientOptions SimulatorClientTest::TokenOptions(std::string_view token) const {
+  ClientOptions options;
+  options.base_url = sim().base_url;
+  options.organization_id = sim().organization_id;
+  options.api_token = SecretBytes(token.empty() ? sim().api_token : token);
+  options.ca_bundle_pem = sim().ca_pem;
+  options.connect_timeout = absl::Seconds(5);
+  options.request_timeout = absl::Seconds(10);
+  options.retry.max_retries = 3;
+  options.retry.initial_backoff = absl::Milliseconds(10);
+  options.retry.max_backoff = absl::Milliseconds(50);
+  options.retry.max_retry_time = absl::Seconds(20);
+  return options;
+}
+
+std::unique_ptr<QualtricsClient> SimulatorClientTest::NewClient(ClientOptions options) const {
+  absl::StatusOr<std::unique_ptr<QualtricsClient>> client = NewQualtricsClient(std::move(options));
+  EXPECT_TRUE(client.ok()) << client.status();
+  return client.ok() ? *std::move(client) : nullptr;
+}
+
+int SimulatorClientTest::Count(std::string_view endpoint) const {
+  absl::StatusOr<int> count = simulator_->RequestCount(endpoint);
+  EXPECT_TRUE(count.ok()) << count.status();
+  return count.ok() ? *count : -1;
+}
+
 }  // namespace vault_qualtrics

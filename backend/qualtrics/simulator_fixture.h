@@ -1,5 +1,6 @@
 // Starts the Qualtrics simulator (tests/qualtrics-sim, a Go program) as a child process for
-// tests, reads its ready line, and drives its control API. Test-only.
+// tests, reads its ready line, and drives its control API. SimulatorClientTest is a gtest fixture
+// that runs one simulator for each test suite. Test-only.
 //
 // The binary is found in this order:
 //   1. the environment variable QUALTRICS_SIM_BIN (an absolute path), then
@@ -22,7 +23,9 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "backend/qualtrics/client.h"
 #include "backend/qualtrics/http_transport.h"
+#include "gtest/gtest.h"
 
 namespace vault_qualtrics {
 
@@ -81,6 +84,33 @@ class Simulator {
 
 // Returns the simulator binary's path, or NotFound saying how to build it.
 absl::StatusOr<std::string> FindSimulatorBinary();
+
+// A test fixture that starts one simulator for each test suite and resets it before each test.
+// A suite that needs simulator flags defines its own SetUpTestSuite that calls StartSimulator.
+class SimulatorClientTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() { StartSimulator({}); }
+  static void TearDownTestSuite();
+  // Starts the suite's simulator with `flags` (see Simulator::Start).
+  static void StartSimulator(const std::vector<std::string>& flags);
+
+  // Resets the suite's simulator. Fails the test when the simulator did not start or the reset
+  // fails.
+  void SetUp() override;
+
+  const SimulatorInfo& sim() const { return simulator_->info(); }
+
+  // Options for an API-token client of the simulator with short retry waits. A non-empty `token`
+  // replaces the simulator's administrator token.
+  ClientOptions TokenOptions(std::string_view token = "") const;
+  // Builds a client from `options`. When that fails, it fails the test and returns null.
+  std::unique_ptr<QualtricsClient> NewClient(ClientOptions options) const;
+  // Returns how many requests the simulator has received at `endpoint` (see
+  // Simulator::RequestCount). When the control call fails, it fails the test and returns -1.
+  int Count(std::string_view endpoint) const;
+
+  static Simulator* simulator_;
+};
 
 }  // namespace vault_qualtrics
 

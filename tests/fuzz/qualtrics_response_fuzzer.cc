@@ -41,6 +41,8 @@ void CheckCreate(long status, std::string_view body) {
     // A missing id or certificate means the service may have issued one.
     Require(created.status().code() == absl::StatusCode::kInternal ||
             HasOutcomeUnknownMark(created.status()));
+    // The message quotes the id and request id from the body, escaped.
+    Require(!HasControlCharacter(std::string(created.status().message())));
     return;
   }
   Require(!created->id.empty());
