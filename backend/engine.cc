@@ -227,6 +227,8 @@ absl::StatusOr<std::vector<std::string>> Engine::ListCertIds() {
 }
 
 absl::StatusOr<std::shared_ptr<const CertRecord>> Engine::LoadCert(const std::string& id) {
+  // An id from Qualtrics that could not be stored has no record, and must not become a key.
+  if (!IsStorableCertId(id)) return std::shared_ptr<const CertRecord>();
   absl::StatusOr<std::optional<CertRecord>> stored =
       GetRecord<CertRecord>(*storage_, CertKey(id), DecodeCert);
   if (!stored.ok()) return stored.status();

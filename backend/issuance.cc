@@ -1,6 +1,5 @@
 // Issue-on-read and rotation: key generation, CSR, the create at Qualtrics guarded by a
 // write-ahead entry, and storing the result.
-#include <regex>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -19,12 +18,6 @@ namespace {
 std::string Rfc3339(int64_t unix_seconds) {
   return absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", absl::FromUnixSeconds(unix_seconds),
                           absl::UTCTimeZone());
-}
-
-// Qualtrics ids become storage keys and path segments, so they must be plain names.
-bool IsStorableId(const std::string& id) {
-  static const std::regex kIdPattern(R"(\w(?:[\w.@-]{0,254}\w)?)");
-  return std::regex_match(id, kIdPattern);
 }
 
 Subject SubjectFor(const RoleRecord& role, const ConfigRecord& config) {
@@ -266,7 +259,7 @@ Engine::CertResult Engine::IssueLocked(const ConfigRecord& config, const RoleRec
     invalid = absl::InternalError("Qualtrics returned a certificate that cannot be parsed");
   } else if (!*matches) {
     invalid = absl::InternalError("Qualtrics returned a certificate for a different key");
-  } else if (!IsStorableId(created->id)) {
+  } else if (!IsStorableCertId(created->id)) {
     invalid = absl::InternalError("Qualtrics returned a certificate id that is not a plain name");
   }
   if (!invalid.ok()) {

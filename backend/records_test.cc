@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "backend/logical/logical.h"
+#include "backend/storage_keys.h"
 
 namespace vault_qualtrics {
 namespace {
@@ -123,6 +124,22 @@ TEST(RecordsTest, CertKeyCopiesInJsonAreZeroed) {
   ASSERT_TRUE(decoded.ok()) << decoded.status();
   EXPECT_EQ(decoded->private_key_pem.view(), std::string(1777, 'k'));
   EXPECT_TRUE(WasZeroed(1777)) << "the decoder's JSON copy of the key was not zeroed";
+}
+
+TEST(StorageKeysTest, PlainCertIdsAreStorable) {
+  for (const std::string& id :
+       {std::string("a"), std::string("CERT_abc-123"), std::string("x.y@z"), std::string(256, 'k')}) {
+    EXPECT_TRUE(IsStorableCertId(id)) << id;
+  }
+}
+
+TEST(StorageKeysTest, OtherCertIdsAreNotStorable) {
+  for (const std::string& id :
+       {std::string(""), std::string("../config"), std::string("a/b"), std::string("-a"),
+        std::string("a."), std::string("a b"), std::string("a\nb"), std::string("caf\xc3\xa9"),
+        std::string(257, 'k')}) {
+    EXPECT_FALSE(IsStorableCertId(id)) << id;
+  }
 }
 
 }  // namespace

@@ -25,6 +25,20 @@ inline std::string CurrentCertKey(std::string_view role) {
   return std::string(kCurrentCertPrefix).append(role).append(kCurrentCertSuffix);
 }
 inline std::string CertKey(std::string_view id) { return std::string(kCertsPrefix).append(id); }
+
+// Checks that a Qualtrics certificate id can be a storage key and a path segment: 1 to 256
+// characters, letters, digits, '_', '.', '@' and '-', starting and ending with a letter, digit
+// or '_'. Records exist only under such ids.
+inline bool IsStorableCertId(std::string_view id) {
+  auto is_word = [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+  };
+  if (id.empty() || id.size() > 256 || !is_word(id.front()) || !is_word(id.back())) return false;
+  for (char c : id) {
+    if (!is_word(c) && c != '.' && c != '@' && c != '-') return false;
+  }
+  return true;
+}
 inline std::string WalKey(std::string_view id) { return std::string(kWalPrefix).append(id); }
 
 }  // namespace vault_qualtrics
