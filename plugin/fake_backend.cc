@@ -44,6 +44,7 @@ class FakeBackend final : public LogicalBackend {
       if (!absl::SimpleAtoi(request.path.substr(sizeof(kSleepPrefix) - 1), &milliseconds)) {
         return absl::InvalidArgumentError("sleep needs a number of milliseconds");
       }
+      ++calls_->sleeps_started;
       absl::SleepFor(absl::Milliseconds(milliseconds));
       Response response;
       response.data["slept_ms"] = milliseconds;

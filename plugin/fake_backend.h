@@ -15,6 +15,8 @@ struct FakeBackendCalls {
   std::atomic<int> created{0};
   std::atomic<int> initialized{0};
   std::atomic<int> cleaned_up{0};
+  // Requests to sleep/<ms> that have started sleeping.
+  std::atomic<int> sleeps_started{0};
 };
 
 // Paths:

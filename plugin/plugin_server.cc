@@ -170,13 +170,14 @@ void PluginServer::Stop() {
   if (server_ != nullptr) {
     server_->GetHealthCheckService()->SetServingStatus(kHealthServiceName, false);
     broker_->Shutdown();
-    // gRPC's own graceful shutdown waits for the whole deadline while a client connection stays
-    // open, even with no call running (seen with gRPC 1.51), so running Backend calls are
-    // awaited here and the server is then stopped at once.
+    // gRPC's own graceful shutdown can wait for its whole deadline while a client connection
+    // stays open, even with no call running (seen with gRPC 1.51). So running Backend calls are
+    // awaited here, and gRPC then gets a short deadline to send the replies of calls that have
+    // just returned. A deadline of now would cancel those replies.
     if (!backend_->WaitForIdle(kShutdownGracePeriod)) {
       Log(LogLevel::kWarn, "cancelling backend calls still running at shutdown");
     }
-    server_->Shutdown(std::chrono::system_clock::now());
+    server_->Shutdown(std::chrono::system_clock::now() + kReplyFlushTime);
     server_->Wait();
   }
   if (backend_ != nullptr) backend_->CleanupAll();

@@ -520,7 +520,11 @@ TEST_F(PluginServerTest, StopLetsRunningCallFinish) {
   pb::HandleRequestReply reply;
   grpc::Status status;
   std::thread caller([&] { reply = Request("mount-a", "read", "sleep/300", "", &status); });
-  absl::SleepFor(absl::Milliseconds(100));
+  absl::Time deadline = absl::Now() + absl::Seconds(10);
+  while (calls_->sleeps_started == 0 && absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(5));
+  }
+  ASSERT_EQ(calls_->sleeps_started, 1);
   server_->Stop();
   caller.join();
   ASSERT_TRUE(status.ok()) << status.error_message();
