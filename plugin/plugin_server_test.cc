@@ -118,7 +118,8 @@ class PluginServerTest : public ::testing::Test {
         AutoMtlsServerCredentials(*plugin_identity_, host_identity_->certificate_pem);
     options.broker_credentials =
         AutoMtlsChannelCredentials(*plugin_identity_, host_identity_->certificate_pem);
-    options.broker_wait_timeout = absl::Milliseconds(300);
+    // Long enough for ConnInfoMayArriveAfterSetupStarts's late announcement on a loaded machine.
+    options.broker_wait_timeout = absl::Seconds(1);
     absl::StatusOr<std::unique_ptr<PluginServer>> server = PluginServer::Start(std::move(options));
     ASSERT_TRUE(server.ok()) << server.status();
     server_ = *std::move(server);
