@@ -2,9 +2,11 @@
 #include <regex>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "backend/paths.h"
 
 namespace vault_qualtrics {
@@ -122,6 +124,32 @@ absl::Status ValidatePathTemplate(std::string_view field, const std::string& val
     return Invalid(field, "expected a path that contains {id}");
   }
   return absl::OkStatus();
+}
+
+// Checks that a write which moves the stored credential to a new endpoint carries the
+// credential again. Otherwise anyone allowed to update config could point base_url, token_url or
+// the TLS trust at a server of theirs and receive the stored token, which reads never show.
+absl::Status CheckCredentialDestination(const FieldData& data, const ConfigRecord& before,
+                                        const ConfigRecord& after) {
+  bool oauth = !after.oauth_client_id.empty();
+  const char* credential = oauth ? "client_secret" : "api_token";
+  if (!data.GetString(credential).empty()) return absl::OkStatus();
+
+  std::vector<std::string> changed;
+  if (before.EffectiveBaseUrl() != after.EffectiveBaseUrl()) {
+    changed.push_back(data.Has("datacenter") ? "datacenter" : "base_url");
+  }
+  if (oauth && before.EffectiveTokenUrl() != after.EffectiveTokenUrl()) {
+    changed.push_back("token_url");
+  }
+  if (before.ca_bundle != after.ca_bundle) changed.push_back("ca_bundle");
+  if (before.tls_server_name != after.tls_server_name) changed.push_back("tls_server_name");
+  if (changed.empty()) return absl::OkStatus();
+  return Invalid(credential,
+                 absl::StrCat("missing: this write changes ", absl::StrJoin(changed, ", "),
+                              ", which would send the stored ", credential,
+                              " to a different server; write ", credential,
+                              " again in the same request"));
 }
 
 // Applies the request's fields to `config` and checks the result as a whole.
@@ -296,6 +324,10 @@ framework::Path ConfigPath(Engine* engine) {
     if (!existing.ok()) return existing.status();
     ConfigRecord config = *existing != nullptr ? (*existing)->Clone() : ConfigRecord();
     if (absl::Status status = Merge(data, config); !status.ok()) return status;
+    if (*existing != nullptr) {
+      absl::Status status = CheckCredentialDestination(data, **existing, config);
+      if (!status.ok()) return status;
+    }
 
     if (data.GetBool("verify_connection")) {
       if (absl::Status status = engine->VerifyConnection(config); !status.ok()) return status;
@@ -352,7 +384,9 @@ const char kConfigDescription[] =
     "check the endpoint and credentials, and is rejected when that fails.\n"
     "\n"
     "A write updates only the fields it sets; writing api_token removes OAuth credentials and\n"
-    "writing client_id or client_secret removes the API token.\n"
+    "writing client_id or client_secret removes the API token. A write that changes where the\n"
+    "credential goes (datacenter, base_url, token_url, ca_bundle or tls_server_name) must\n"
+    "include api_token, or client_secret for OAuth, again.\n"
     "\n"
     "Once mutual TLS is on at Qualtrics, every call must present a client certificate: set\n"
     "mtls_role to a role whose certificate was created before mutual TLS was turned on. The\n"

@@ -180,12 +180,14 @@ TEST(PathConfigTest, InvalidFieldsAreNamed) {
 TEST(PathConfigTest, DatacenterAndBaseUrlExcludeEachOther) {
   TestBackend t;
   ASSERT_TRUE(t.Configure().ok());
-  ASSERT_TRUE(t.Write("config", {{"base_url", "https://qualtrics.example.test/API/v3"}}).ok());
+  ASSERT_TRUE(t.Write("config", {{"base_url", "https://qualtrics.example.test/API/v3"},
+                                 {"api_token", kTestToken}})
+                  .ok());
   absl::StatusOr<Response> read = t.Read("config");
   EXPECT_EQ(read->data["datacenter"], "");
   EXPECT_EQ(read->data["base_url"], "https://qualtrics.example.test/API/v3");
 
-  ASSERT_TRUE(t.Write("config", {{"datacenter", "iad1"}}).ok());
+  ASSERT_TRUE(t.Write("config", {{"datacenter", "iad1"}, {"api_token", kTestToken}}).ok());
   read = t.Read("config");
   EXPECT_EQ(read->data["datacenter"], "iad1");
   EXPECT_EQ(read->data["base_url"], "https://iad1.qualtrics.com/API/v3");
@@ -198,6 +200,55 @@ TEST(PathConfigTest, DatacenterAndBaseUrlExcludeEachOther) {
   EXPECT_THAT(Message(both.status()), HasSubstr("\"base_url\""));
   EXPECT_THAT(Message(both.status()), HasSubstr("not both"));
   EXPECT_EQ(t.Read("config")->data["datacenter"], "iad1");
+}
+
+TEST(PathConfigTest, NewEndpointNeedsTokenAgain) {
+  struct Case {
+    nlohmann::json data;
+    std::string changed;
+  };
+  std::vector<Case> cases = {
+      {{{"base_url", "https://attacker.example.test/API/v3"}}, "base_url"},
+      {{{"datacenter", "iad1"}}, "datacenter"},
+      {{{"ca_bundle", "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"}},
+       "ca_bundle"},
+      {{{"tls_server_name", "attacker.example.test"}}, "tls_server_name"},
+  };
+  for (const Case& c : cases) {
+    TestBackend t;
+    ASSERT_TRUE(t.Configure().ok());
+    // The connection check would fail with kUnavailable, so kInvalidArgument shows that the
+    // write stopped before the stored token was sent anywhere.
+    t.qualtrics().FailNextList(absl::UnavailableError("the connection check ran"));
+    absl::StatusOr<Response> write = t.Write("config", c.data);
+    ASSERT_FALSE(write.ok()) << c.data.dump();
+    EXPECT_EQ(write.status().code(), absl::StatusCode::kInvalidArgument) << write.status();
+    EXPECT_THAT(Message(write.status()), HasSubstr("\"api_token\""));
+    EXPECT_THAT(Message(write.status()), HasSubstr(c.changed));
+    EXPECT_EQ(t.Read("config")->data["base_url"], "https://fra1.qualtrics.com/API/v3");
+  }
+}
+
+TEST(PathConfigTest, NewTokenEndpointNeedsClientSecretAgain) {
+  TestBackend t;
+  ASSERT_TRUE(t.Configure().ok());
+  ASSERT_TRUE(t.Write("config", {{"client_id", "cid"}, {"client_secret", "csec"}}).ok());
+  absl::StatusOr<Response> write =
+      t.Write("config", {{"token_url", "https://attacker.example.test/oauth2/token"}});
+  ASSERT_FALSE(write.ok());
+  EXPECT_THAT(Message(write.status()), HasSubstr("\"client_secret\""));
+  EXPECT_THAT(Message(write.status()), HasSubstr("token_url"));
+
+  EXPECT_TRUE(t.Write("config", {{"token_url", "https://attacker.example.test/oauth2/token"},
+                                 {"client_secret", "csec"}})
+                  .ok());
+}
+
+TEST(PathConfigTest, OtherFieldsNeedNoTokenAgain) {
+  TestBackend t;
+  ASSERT_TRUE(t.Configure().ok());
+  EXPECT_TRUE(t.Write("config", {{"max_retries", 2}, {"organization_id", "ORG_2"}}).ok());
+  EXPECT_TRUE(t.Write("config", {{"datacenter", "fra1"}}).ok()) << "the same endpoint again";
 }
 
 TEST(PathConfigTest, AcceptsIpv6LiteralHosts) {

@@ -116,7 +116,7 @@ func TestRejectedRequests(t *testing.T) {
 		wantText string
 	}{
 		{"wrong_ca_bundle", "CA bundle of another CA", func(t *testing.T, e *env) {
-			e.mustDo(logical.UpdateOperation, "config", map[string]interface{}{"ca_bundle": otherCAPEM(t), "verify_connection": false})
+			e.mustDo(logical.UpdateOperation, "config", map[string]interface{}{"ca_bundle": otherCAPEM(t), "api_token": e.sim.APIToken, "verify_connection": false})
 		}, ""},
 		{"invalid_token", "revoked or invalid API token (401)", func(t *testing.T, e *env) {
 			e.mustDo(logical.UpdateOperation, "config", map[string]interface{}{"api_token": "revoked-token-0000", "verify_connection": false})
