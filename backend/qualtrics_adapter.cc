@@ -5,6 +5,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "backend/qualtrics/client.h"
 
@@ -50,7 +51,26 @@ class QualtricsCertificateAuthority : public CertificateAuthority {
     return held;
   }
 
-  absl::Status Delete(std::string_view id) override { return client_->DeleteCertificate(id); }
+  // A 404 means "already gone" to the engine, which then drops its record. A wrong delete_path
+  // also gives 404, so a 404 counts only when a list no longer shows the certificate.
+  absl::Status Delete(std::string_view id) override {
+    absl::Status deleted = client_->DeleteCertificate(id);
+    if (deleted.code() != absl::StatusCode::kNotFound) return deleted;
+    absl::StatusOr<std::vector<RemoteCertificate>> listed = client_->ListCertificates();
+    if (!listed.ok()) {
+      return absl::UnavailableError(absl::StrCat(
+          "Qualtrics returned 404 Not Found for the delete of certificate \"", std::string(id),
+          "\", and the list that would confirm it is gone failed: ", listed.status().message()));
+    }
+    for (const RemoteCertificate& remote : *listed) {
+      if (remote.id != id) continue;
+      return absl::FailedPreconditionError(absl::StrCat(
+          "Qualtrics returned 404 Not Found for the delete of certificate \"", std::string(id),
+          "\" but still lists it, so the delete path is probably wrong; set delete_path in "
+          "config to the path of the Qualtrics API that deletes a client certificate"));
+    }
+    return deleted;
+  }
 
  private:
   std::unique_ptr<QualtricsClient> client_;

@@ -101,6 +101,22 @@ TEST_F(SimulatorTest, IssueCacheRotateListDelete) {
   EXPECT_THAT(active, ::testing::ElementsAre(rotated->data["qualtrics_id"].get<std::string>()));
 }
 
+TEST_F(SimulatorTest, WrongDeletePathKeepsRecord) {
+  ASSERT_TRUE(Configure({{"delete_path",
+                          "/organizations/{organizationId}/no-such-endpoint/{id}"}})
+                  .ok());
+  ASSERT_TRUE(Do(Operation::kCreate, "roles/web", {}).ok());
+  absl::StatusOr<Response> issued = Do(Operation::kRead, "cert/web");
+  ASSERT_TRUE(issued.ok()) << issued.status();
+  std::string id = issued->data["qualtrics_id"];
+
+  absl::StatusOr<Response> deleted = Do(Operation::kDelete, "certs/" + id);
+  ASSERT_FALSE(deleted.ok());
+  EXPECT_EQ(deleted.status().code(), absl::StatusCode::kFailedPrecondition) << deleted.status();
+  EXPECT_THAT(deleted.status().message(), HasSubstr("delete_path"));
+  EXPECT_TRUE(Do(Operation::kRead, "certs/" + id)->has_response) << "the record was dropped";
+}
+
 TEST_F(SimulatorTest, ConcurrentReadersCreateOnce) {
   ASSERT_TRUE(Configure().ok());
   ASSERT_TRUE(Do(Operation::kCreate, "roles/web").ok());
