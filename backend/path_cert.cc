@@ -16,7 +16,7 @@ extern const char kCertDescription[];
 }  // namespace
 
 Response CertificateResponseData(const Engine& engine, const ServedCertificate& served,
-                                 const RoleRecord& role) {
+                                 const RoleRecord& role, KeyInResponse key) {
   const CertRecord& record = *served.record;
   Response response;
   // Entries go straight into the object's map. The initializer-list form builds a two-element
@@ -38,7 +38,7 @@ Response CertificateResponseData(const Engine& engine, const ServedCertificate& 
   data.emplace("from_storage", served.from_storage);
   if (!record.notice.empty()) data.emplace("notice", record.notice);
   // A key generated while export was off stays unexported even after the role allows it.
-  if (role.allow_key_export && record.key_exportable) {
+  if (key == KeyInResponse::kWhenExportable && role.allow_key_export && record.key_exportable) {
     // The key is copied once, into a string the JSON value takes over by move, and the
     // response zeroes it when it is destroyed.
     response.contains_secrets = true;
@@ -49,7 +49,8 @@ Response CertificateResponseData(const Engine& engine, const ServedCertificate& 
 }
 
 absl::StatusOr<Response> CertificateResponse(Engine& engine, const std::string& name,
-                                             absl::StatusOr<ServedCertificate> served) {
+                                             absl::StatusOr<ServedCertificate> served,
+                                             KeyInResponse key) {
   if (!served.ok()) return served.status();
   absl::StatusOr<std::shared_ptr<const RoleRecord>> role = engine.LoadRole(name);
   if (!role.ok()) return role.status();
@@ -57,7 +58,7 @@ absl::StatusOr<Response> CertificateResponse(Engine& engine, const std::string& 
     return absl::NotFoundError(absl::StrCat("role \"", name, "\" was deleted"));
   }
 
-  Response response = CertificateResponseData(engine, *served, **role);
+  Response response = CertificateResponseData(engine, *served, **role, key);
   response.warnings = served->warnings;
   std::string window = engine.RenewWindowWarning(*served->record, **role);
   if (!window.empty()) response.warnings.push_back(std::move(window));
@@ -93,7 +94,7 @@ const char kCertDescription[] =
     "of the public key), renew_in_seconds, from_storage (false when this read issued), notice\n"
     "(Qualtrics' warning, when there was one), and private_key with private_key_type only when\n"
     "the role sets allow_key_export and also did when the key was generated. After turning\n"
-    "export on, write rotate/<role> to get a key that may be returned.";
+    "export on, write rotate/<role>, then read this path to get a key that may be returned.";
 
 }  // namespace
 }  // namespace vault_qualtrics

@@ -283,10 +283,14 @@ TEST(PathCertTest, KeyFromBeforeExportStaysHidden) {
   EXPECT_FALSE(later->data.contains("private_key"));
   EXPECT_THAT(later->data.dump(), Not(HasSubstr("PRIVATE KEY")));
 
-  // A key generated after export was turned on may be returned.
+  // A key generated after export was turned on may be returned, by cert/<role> only.
   absl::StatusOr<Response> rotated = t.Write("rotate/web");
   ASSERT_TRUE(rotated.ok()) << rotated.status();
-  EXPECT_THAT(rotated->data.value("private_key", ""), HasSubstr("BEGIN PRIVATE KEY"));
+  EXPECT_FALSE(rotated->data.contains("private_key"));
+  absl::StatusOr<Response> exported = t.Read("cert/web");
+  ASSERT_TRUE(exported.ok()) << exported.status();
+  EXPECT_EQ(exported->data["qualtrics_id"], rotated->data["qualtrics_id"]);
+  EXPECT_THAT(exported->data.value("private_key", ""), HasSubstr("BEGIN PRIVATE KEY"));
 
   // Turning export off again hides even an exportable key.
   ASSERT_TRUE(t.Write("roles/web", {{"allow_key_export", false}}).ok());

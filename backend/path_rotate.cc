@@ -22,7 +22,10 @@ framework::Path RotatePath(Engine* engine) {
   path.operations[Operation::kUpdate] = {
       [engine](const Request& request, const FieldData& data) -> absl::StatusOr<Response> {
         std::string name = data.GetString("role");
-        return CertificateResponse(*engine, name, engine->Rotate(name, request));
+        // The key is left out whatever the role's export setting: the right to rotate is not
+        // the right to read the key, which cert/<role> alone returns.
+        return CertificateResponse(*engine, name, engine->Rotate(name, request),
+                                   KeyInResponse::kNever);
       },
       "Issue a new key and certificate for the role now.", true};
   return path;
@@ -35,7 +38,8 @@ const char kRotateDescription[] =
     "Generates a new key, creates a certificate for it at Qualtrics and makes it the role's\n"
     "current certificate. The previous certificate is marked superseded and revoked at Qualtrics\n"
     "once the role's revoke_grace has passed (by periodic maintenance or tidy). The response has\n"
-    "the fields of cert/<role>.";
+    "the fields of cert/<role> except private_key and private_key_type, which it never contains,\n"
+    "whatever the role's allow_key_export. Read cert/<role> for an exportable key.";
 
 }  // namespace
 }  // namespace vault_qualtrics

@@ -4,6 +4,8 @@
 #include <ostream>
 #include <string>
 
+#include "backend/crypto/certificate.h"
+#include "backend/crypto/key.h"
 #include "backend/logical/errors.h"
 #include "backend/testing/test_backend.h"
 
@@ -11,6 +13,7 @@ namespace vault_qualtrics {
 namespace {
 
 using ::testing::HasSubstr;
+using ::testing::Not;
 using testing::TestBackend;
 
 TEST(PathRotateTest, RotateSupersedesAndGraceRevokes) {
@@ -38,6 +41,46 @@ TEST(PathRotateTest, RotateSupersedesAndGraceRevokes) {
   ASSERT_TRUE(t.Do(Operation::kRollback, "").ok());
   EXPECT_EQ(t.qualtrics().ids().size(), 1u);
   EXPECT_FALSE(t.Read("certs/" + old_id)->has_response);
+}
+
+// Rotating is not reading: even for a role that allows export, the key is returned by
+// cert/<role> only, so the rotator policy grants no access to it.
+TEST(PathRotateTest, ResponseNeverHasPrivateKey) {
+  TestBackend t;
+  ASSERT_TRUE(t.Configure().ok());
+  ASSERT_TRUE(t.CreateRole("web", {{"allow_key_export", true}, {"key_type", "rsa"}}).ok());
+  absl::StatusOr<Response> first = t.Read("cert/web");
+  ASSERT_TRUE(first.ok()) << first.status();
+  ASSERT_TRUE(first->data.contains("private_key"));
+  std::string old_key = first->data["private_key"];
+
+  absl::StatusOr<Response> rotated = t.Write("rotate/web");
+  ASSERT_TRUE(rotated.ok()) << rotated.status();
+  EXPECT_FALSE(rotated->data.contains("private_key"));
+  EXPECT_FALSE(rotated->data.contains("private_key_type"));
+  EXPECT_FALSE(rotated->contains_secrets);
+  EXPECT_THAT(rotated->data.dump(), Not(HasSubstr("PRIVATE KEY")));
+  // The public fields stay.
+  EXPECT_NE(rotated->data["qualtrics_id"], first->data["qualtrics_id"]);
+  EXPECT_THAT(rotated->data.value("certificate", ""), HasSubstr("BEGIN CERTIFICATE"));
+  for (const char* field : {"serial_number", "expiration", "not_before", "role", "subject",
+                            "issuer", "key_type", "key_bits", "public_key_fingerprint",
+                            "renew_in_seconds", "from_storage"}) {
+    EXPECT_TRUE(rotated->data.contains(field)) << field;
+  }
+
+  // Reading the certificate returns the new key, which matches the rotated certificate.
+  absl::StatusOr<Response> read = t.Read("cert/web");
+  ASSERT_TRUE(read.ok()) << read.status();
+  EXPECT_EQ(read->data["qualtrics_id"], rotated->data["qualtrics_id"]);
+  EXPECT_EQ(read->data["private_key_type"], "rsa");
+  std::string new_key = read->data.value("private_key", "");
+  EXPECT_THAT(new_key, HasSubstr("BEGIN PRIVATE KEY"));
+  EXPECT_NE(new_key, old_key);
+  absl::StatusOr<PrivateKey> key = PrivateKeyFromPem(new_key);
+  ASSERT_TRUE(key.ok()) << key.status();
+  EXPECT_TRUE(*CertificateMatchesKey(rotated->data["certificate"].get<std::string>(), *key));
+  EXPECT_TRUE(read->contains_secrets);
 }
 
 TEST(PathRotateTest, RotateWithoutCurrentIssues) {
