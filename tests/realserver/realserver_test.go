@@ -114,6 +114,60 @@ func TestReaderReadsButCannotRotate(t *testing.T) {
 	}
 }
 
+// TestRotatorGetsNoKey checks that the rotator policy grants no read of keys: the rotate
+// response leaves out the key even for an export-allowed role, and the engine's mTLS role is
+// denied.
+func TestRotatorGetsNoKey(t *testing.T) {
+	e := newEngine(t)
+	root := e.server.root()
+	reader := e.server.client(tokenWithPolicy(t, root, "qualtrics-reader"))
+	rotator := e.server.client(tokenWithPolicy(t, root, "qualtrics-rotator"))
+	const exportRole = "exportable"
+	exportConfig := roleConfig()
+	exportConfig["allow_key_export"] = true
+	if _, err := root.Logical().Write(mountPath+"/roles/"+exportRole, exportConfig); err != nil {
+		t.Fatalf("writing roles/%s: %v", exportRole, err)
+	}
+	first := readCert(t, reader, exportRole)
+	if _, present := first.data["private_key"]; !present {
+		t.Fatalf("cert/%s returned no private_key although the role allows export", exportRole)
+	}
+
+	rotated, err := rotator.Logical().Write(mountPath+"/rotate/"+exportRole, map[string]any{})
+	if err != nil {
+		t.Fatalf("rotator update rotate/%s: %v", exportRole, err)
+	}
+	if rotated == nil || rotated.Data == nil {
+		t.Fatalf("rotate/%s returned no data", exportRole)
+	}
+	for _, field := range []string{"private_key", "private_key_type"} {
+		if _, present := rotated.Data[field]; present {
+			t.Errorf("rotate/%s returned %s to the rotator", exportRole, field)
+		}
+	}
+	serial, _ := rotated.Data["serial_number"].(string)
+	if serial == "" || serial == first.serial {
+		t.Errorf("rotate/%s serial_number = %q, want a new serial (old %s)", exportRole, serial,
+			first.serial)
+	}
+
+	after := readCert(t, reader, exportRole)
+	if after.serial != serial {
+		t.Errorf("cert/%s after rotate: serial %s, want the rotated %s", exportRole, after.serial,
+			serial)
+	}
+	newKey, _ := after.data["private_key"].(string)
+	if !strings.Contains(newKey, "PRIVATE KEY") {
+		t.Errorf("cert/%s after rotate returned no private_key", exportRole)
+	} else if oldKey, _ := first.data["private_key"].(string); newKey == oldKey {
+		t.Errorf("cert/%s after rotate returned the old private_key", exportRole)
+	}
+
+	if err := rotate(rotator, "qualtrics-mtls"); statusCode(err) != http.StatusForbidden {
+		t.Errorf("rotator update rotate/qualtrics-mtls: err %v, want 403 from the rotator policy", err)
+	}
+}
+
 func TestAdminPolicyManagesMount(t *testing.T) {
 	e := newEngine(t)
 	root := e.server.root()
