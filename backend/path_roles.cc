@@ -108,9 +108,13 @@ absl::Status Merge(const FieldData& data, bool creating, RoleRecord& role) {
     return digest.status();
   }
   if (role.renew_before_seconds >= kQualtricsLifetimeSeconds) {
+    constexpr int64_t kSecondsPerDay = 86400;
+    std::string window = role.renew_before_seconds % kSecondsPerDay == 0
+                             ? absl::StrCat(role.renew_before_seconds / kSecondsPerDay, "d")
+                             : absl::StrCat(role.renew_before_seconds, "s");
     return Invalid("renew_before",
-                   absl::StrCat(role.renew_before_seconds,
-                                "s is not below the 365-day lifetime of Qualtrics certificates, "
+                   absl::StrCat(window,
+                                " is not below the 365-day lifetime of Qualtrics certificates, "
                                 "so every read would renew; use a shorter window such as \"60d\""));
   }
   static const std::regex kCountry("[A-Z]{2}");

@@ -90,6 +90,7 @@ TEST(PathRolesTest, RenewBeforeBelowOneYear) {
     EXPECT_THAT(Message(status), HasSubstr("\"renew_before\"")) << value;
     EXPECT_THAT(Message(status), HasSubstr("365-day lifetime")) << value;
     EXPECT_THAT(Message(status), HasSubstr("shorter window")) << value;
+    EXPECT_THAT(Message(status), HasSubstr(std::string(value) + " is not below")) << value;
   }
   EXPECT_FALSE(t.Read("roles/web")->has_response);
   ASSERT_TRUE(t.CreateRole("web", {{"renew_before", "364d"}}).ok());

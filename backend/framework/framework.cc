@@ -101,6 +101,16 @@ absl::StatusOr<nlohmann::json> ConvertString(const FieldSchema& field, const nlo
   return nlohmann::json(value);
 }
 
+// Describes what an integer field accepts, with the field's own default or lower bound as the
+// example.
+std::string ExpectedInteger(const FieldSchema& field) {
+  if (field.default_value.is_number_integer()) {
+    return absl::StrCat("expected an integer such as ", field.default_value.get<int64_t>());
+  }
+  if (field.min.has_value()) return absl::StrCat("expected an integer such as ", *field.min);
+  return "expected an integer";
+}
+
 absl::StatusOr<nlohmann::json> ConvertInt(const FieldSchema& field, const nlohmann::json& raw) {
   int64_t value = 0;
   if (raw.is_number_integer()) {
@@ -109,10 +119,10 @@ absl::StatusOr<nlohmann::json> ConvertInt(const FieldSchema& field, const nlohma
     return FieldError(field, "value is too large");
   } else if (raw.is_string()) {
     absl::StatusOr<int64_t> parsed = ParseInteger(raw.get<std::string>());
-    if (!parsed.ok()) return FieldError(field, "expected an integer such as 2048");
+    if (!parsed.ok()) return FieldError(field, ExpectedInteger(field));
     value = *parsed;
   } else {
-    return FieldError(field, "expected an integer such as 2048");
+    return FieldError(field, ExpectedInteger(field));
   }
   if (absl::Status status = CheckBounds(field, value); !status.ok()) return status;
   return nlohmann::json(value);

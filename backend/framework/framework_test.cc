@@ -156,6 +156,8 @@ TEST(ValidateFieldsTest, NamesFieldWithWrongType) {
       {IntField("key_bits", "", nullptr, 1, 10), 11, "above the maximum 10"},
       {IntField("key_bits", "", nullptr, 1, 10), 0, "below the minimum 1"},
       {IntField("key_bits", ""), "99999999999999999999", "expected an integer"},
+      {IntField("key_bits", "", 256), "many", "expected an integer such as 256"},
+      {IntField("key_bits", "", nullptr, 3, 10), "many", "expected an integer such as 3"},
       {BoolField("key_bits", ""), "yes", "expected true or false"},
       {DurationField("key_bits", ""), "soon", "duration such as"},
       {DurationField("key_bits", ""), -1, "cannot be negative"},
