@@ -166,7 +166,11 @@ func (r *report) Markdown(chart string) string {
 	b.WriteString("- **kv**: HashiCorp's `vault-plugin-secrets-kv` v0.25.0 as a version 2 store, served by `tests/bench/peer`, reading `data/bench`;\n")
 	b.WriteString("- **floor**: `tests/bench/floor`, a Go SDK plugin whose read is one storage Get over the broker.\n\n")
 	b.WriteString("The kv secret and the floor's entry hold the same fields as a `cert/<role>` response, so the responses have about the same size.\n")
-	fmt.Fprintf(&b, "Each figure is the median over %d repetitions, with the minimum and maximum in brackets when there are several. ", r.Options.Reps)
+	if r.Options.Reps == 1 {
+		b.WriteString("Each figure comes from a single repetition (a smoke run), so it shows no spread. ")
+	} else {
+		fmt.Fprintf(&b, "Each figure is the median over %d repetitions, with the minimum and maximum in brackets. ", r.Options.Reps)
+	}
 	b.WriteString("Ratios are our median divided by the other plugin's median; below 1 means ours is smaller (for times and memory) and above 1 means ours is larger (for reads per second).\n\n")
 	fmt.Fprintf(&b, "Each repetition starts each plugin once, sends %d unmeasured reads, then %d measured reads with each of %s.\n",
 		r.Settings.WarmupReads, r.Settings.Reads, callerList())
@@ -359,7 +363,7 @@ func (r *report) writeIssuance(b *strings.Builder) {
 	if r.Steps.Err != nil {
 		fmt.Fprintf(b, "The per-step times are missing: %v.\n\n", r.Steps.Err)
 	} else {
-		fmt.Fprintf(b, "The key and create columns come from `//backend/qualtrics:client_benchmark` (median of %d runs per key type, with the range of the create call). ", r.Steps.Runs)
+		fmt.Fprintf(b, "The key and create columns come from `//backend/qualtrics:client_benchmark` (median of %d %s per key type, with the range of the create call). ", r.Steps.Runs, plural(r.Steps.Runs, "run", "runs"))
 		b.WriteString("It calls the same key, CSR and client code in one process. Its create call reuses the client's open connection, as the plugin's does when its previous Qualtrics call was less than 30 s before, and includes the simulator's signing. ")
 		fmt.Fprintf(b, "One list call on an empty organization, the cost of one HTTPS exchange, took %s ms. ", formatStat(r.Steps.List, "%.2f", true))
 		b.WriteString("The rest is the end-to-end median minus the two step medians: Qualtrics calls other than the create, storage writes, gRPC and the engine's own work, plus noise. ")
@@ -418,4 +422,12 @@ func callerList() string {
 		return levels[0] + " concurrent callers"
 	}
 	return strings.Join(levels[:last], ", ") + " and " + levels[last] + " concurrent callers"
+}
+
+// plural returns one when n is 1 and many otherwise.
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }
