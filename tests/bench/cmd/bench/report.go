@@ -424,10 +424,10 @@ func callerList() string {
 	return strings.Join(levels[:last], ", ") + " and " + levels[last] + " concurrent callers"
 }
 
-// plural returns one when n is 1 and many otherwise.
-func plural(n int, one, many string) string {
-	if n == 1 {
-		return one
+// plural returns the singular word when count is 1 and the plural word otherwise.
+func plural(count int, singular, pluralWord string) string {
+	if count == 1 {
+		return singular
 	}
-	return many
+	return pluralWord
 }
