@@ -13,27 +13,19 @@ import (
 	"os"
 	"os/exec"
 	"time"
+
+	"github.com/vault-plugin-secrets-qualtrics/tests/host/vaulthost/hosttest"
 )
 
 // simulator is a running Qualtrics simulator process and a client for its control API.
 type simulator struct {
-	Ready readyLine
+	Ready hosttest.SimulatorReady
 	// CAPEM is the simulator CA that signs its server certificate.
 	CAPEM string
 
 	cmd    *exec.Cmd
 	stdin  io.WriteCloser
 	client *http.Client
-}
-
-// readyLine is the JSON line the simulator prints on stdout once it listens.
-type readyLine struct {
-	BaseURL        string `json:"base_url"`
-	CAFile         string `json:"ca_file"`
-	ControlURL     string `json:"control_url"`
-	ControlToken   string `json:"control_token"`
-	OrganizationID string `json:"organization_id"`
-	APIToken       string `json:"api_token"`
 }
 
 // simState holds the parts of GET /_sim/state that the benchmark reads.
