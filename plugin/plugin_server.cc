@@ -2,11 +2,11 @@
 
 #include <grpcpp/health_check_service_interface.h>
 
-#include <chrono>
 #include <climits>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "backend/logical/log.h"
 
 namespace vault_qualtrics {
@@ -177,7 +177,7 @@ void PluginServer::Stop() {
     if (!backend_->WaitForIdle(kShutdownGracePeriod)) {
       Log(LogLevel::kWarn, "cancelling backend calls still running at shutdown");
     }
-    server_->Shutdown(std::chrono::system_clock::now() + kReplyFlushTime);
+    server_->Shutdown(absl::ToChronoTime(absl::Now() + kReplyFlushTime));
     server_->Wait();
   }
   if (backend_ != nullptr) backend_->CleanupAll();

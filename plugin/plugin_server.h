@@ -4,7 +4,6 @@
 
 #include <grpcpp/grpcpp.h>
 
-#include <chrono>
 #include <memory>
 #include <string>
 
@@ -27,7 +26,7 @@ inline constexpr char kHealthServiceName[] = "plugin";
 // process 2 seconds after asking it to shut down.
 inline constexpr absl::Duration kShutdownGracePeriod = absl::Seconds(1);
 // How long gRPC may take at shutdown to send the replies of calls that have already returned.
-inline constexpr std::chrono::milliseconds kReplyFlushTime{200};
+inline constexpr absl::Duration kReplyFlushTime = absl::Milliseconds(200);
 
 // Server credentials for go-plugin's automatic mutual TLS: `identity` as the server
 // certificate, and a client certificate required and verified against `client_cert_pem`.
