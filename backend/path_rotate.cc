@@ -22,8 +22,8 @@ framework::Path RotatePath(Engine* engine) {
   path.operations[Operation::kUpdate] = {
       [engine](const Request& request, const FieldData& data) -> absl::StatusOr<Response> {
         std::string name = data.GetString("role");
-        // The key is left out whatever the role's export setting: the right to rotate is not
-        // the right to read the key, which cert/<role> alone returns.
+        // The key is left out whatever the role's export setting, because the right to rotate
+        // is not the right to read the key. Only cert/<role> returns it.
         return CertificateResponse(*engine, name, engine->Rotate(name, request),
                                    KeyInResponse::kNever);
       },

@@ -43,8 +43,8 @@ TEST(PathRotateTest, RotateSupersedesAndGraceRevokes) {
   EXPECT_FALSE(t.Read("certs/" + old_id)->has_response);
 }
 
-// Rotating is not reading: even for a role that allows export, the key is returned by
-// cert/<role> only, so the rotator policy grants no access to it.
+// Even for a role that allows export, only cert/<role> returns the key, so the rotator policy
+// grants no access to it.
 TEST(PathRotateTest, ResponseNeverHasPrivateKey) {
   TestBackend t;
   ASSERT_TRUE(t.Configure().ok());

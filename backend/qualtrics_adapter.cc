@@ -59,15 +59,18 @@ class QualtricsCertificateAuthority : public CertificateAuthority {
     absl::StatusOr<std::vector<RemoteCertificate>> listed = client_->ListCertificates();
     if (!listed.ok()) {
       return absl::UnavailableError(absl::StrCat(
-          "Qualtrics returned 404 Not Found for the delete of certificate \"", std::string(id),
-          "\", and the list that would confirm it is gone failed: ", listed.status().message()));
+          "deleting certificate \"", std::string(id),
+          "\" at Qualtrics returned 404 Not Found, and listing the certificates to confirm it is "
+          "gone failed: ",
+          listed.status().message()));
     }
     for (const RemoteCertificate& remote : *listed) {
       if (remote.id != id) continue;
       return absl::FailedPreconditionError(absl::StrCat(
-          "Qualtrics returned 404 Not Found for the delete of certificate \"", std::string(id),
-          "\" but still lists it, so the delete path is probably wrong; set delete_path in "
-          "config to the path of the Qualtrics API that deletes a client certificate"));
+          "deleting certificate \"", std::string(id),
+          "\" at Qualtrics returned 404 Not Found, but Qualtrics still lists it, so delete_path "
+          "is probably wrong. Set delete_path in config to the path of the Qualtrics API that "
+          "deletes a client certificate"));
     }
     return deleted;
   }

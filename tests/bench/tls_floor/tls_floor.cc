@@ -1,5 +1,5 @@
-// The least OpenSSL work that a gRPC server with a new AutoMTLS identity does before it listens,
-// as a separate program, so the benchmark can show how much of our plugin's start it is.
+// A program that does only the OpenSSL work a gRPC server with a new AutoMTLS identity does
+// before it listens. The benchmark times it to show how much of our plugin's start that work is.
 //
 // The program generates the identity as the plugin does (plugin/tls_identity.h). It then makes
 // the PEM reads that a profile of the plugin's start shows gRPC's TLS server set-up making. These

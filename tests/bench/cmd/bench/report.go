@@ -254,9 +254,10 @@ func (r *report) writeTLSFloor(b *strings.Builder) {
 		return
 	}
 	b.WriteString("## Lower bound of the start: the TLS set-up alone\n\n")
-	b.WriteString("`tests/bench/tls_floor` does only the OpenSSL work that comes before our plugin can listen: it generates the plugin's TLS identity ")
-	b.WriteString("(P-256 key and self-signed certificate, as PEM) and makes the PEM reads that gRPC's TLS server set-up makes with it ")
-	b.WriteString("(the key, the certificate twice, the host's certificate into the trust store), with libssl and libcrypto loaded as our plugin loads them. ")
+	b.WriteString("`tests/bench/tls_floor` does only the OpenSSL work that comes before our plugin can listen. ")
+	b.WriteString("It generates the plugin's TLS identity (P-256 key and self-signed certificate, as PEM). ")
+	b.WriteString("Then it makes the PEM reads that gRPC's TLS server set-up makes with it: the key, the certificate twice, and the host's certificate into the trust store. ")
+	b.WriteString("libssl and libcrypto are loaded as our plugin loads them. ")
 	b.WriteString("It then prints one line. It is started like the plugins in the \"plugin alone\" rows.\n\n")
 
 	b.WriteString("| figure | TLS set-up alone | qualtrics | kv | TLS set-up / kv |\n|---|---|---|---|---|\n")
@@ -278,11 +279,11 @@ func (r *report) writeTLSFloor(b *strings.Builder) {
 	floor, peer := r.Stats[keyTLSFloor]["exec_handshake_ms"], r.Stats[keyPeer]["exec_handshake_ms"]
 	if floor.OK && peer.OK && peer.Median > 0 {
 		share := floor.Median / peer.Median
-		verdict := "so a plugin whose gRPC server reads its TLS identity as PEM, as gRPC's C++ credentials require, cannot start in 1/5 of kv's time on this OpenSSL"
+		verdict := "gRPC's C++ credentials take the TLS identity as PEM, so a plugin built on them cannot start in 1/5 of kv's time on this OpenSSL."
 		if share <= 0.2 {
-			verdict = "which leaves room for the start-up target of 1/5 of kv"
+			verdict = "That leaves room for the start-up target of 1/5 of kv."
 		}
-		fmt.Fprintf(b, "\nThe TLS set-up alone reaches its first line in %.2f of the time kv takes to its handshake line, %s.", share, verdict)
+		fmt.Fprintf(b, "\nThe TLS set-up alone reaches its first line in %.2f of the time kv takes to its handshake line. %s", share, verdict)
 	}
 
 	// The memory targets are set against kv's RSS after Setup.
@@ -290,7 +291,7 @@ func (r *report) writeTLSFloor(b *strings.Builder) {
 	if floor.OK && peer.OK {
 		room := peer.Median/3 - floor.Median
 		if room > 0 {
-			fmt.Fprintf(b, " It has %.1f MiB resident at that line; the target of a third of kv's RSS after Setup leaves %.1f MiB for gRPC, Protobuf, Abseil and the engine.",
+			fmt.Fprintf(b, " It has %.1f MiB resident at that line. The target of a third of kv's RSS after Setup leaves %.1f MiB for gRPC, Protobuf, Abseil and the engine.",
 				floor.Median, room)
 		} else {
 			fmt.Fprintf(b, " It has %.1f MiB resident at that line, more than the target of a third of kv's RSS after Setup (%.1f MiB).",
